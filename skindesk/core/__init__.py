@@ -1,0 +1,1 @@
+"""SkinDesk's Qt-free, TensorFlow-free core: images in, typed predictions out."""

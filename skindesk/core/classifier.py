@@ -1,0 +1,224 @@
+"""The onnxruntime classifier: one verified model, one session, CUDA first, CPU fallback.
+
+``session.get_providers()`` is the only truth about the provider in use. When CUDA was asked for
+and not obtained, the reason (no CUDA build installed, CUDA/cuDNN libraries missing, no GPU) is
+kept in ``provider_note`` and onnxruntime's own noisy stderr lines are kept out of the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image
+
+from .errors import ModelError
+from .modelcard import ModelCard, read_model
+from .prediction import Prediction, make_prediction
+from .preprocess import preprocess
+
+__all__ = ["Classifier", "PROVIDER_CHOICES", "default_threads"]
+
+PROVIDER_CHOICES = ("auto", "cuda", "cpu")
+_CUDA = "CUDAExecutionProvider"
+_CPU = "CPUExecutionProvider"
+
+
+def default_threads() -> int:
+    """Threads for one inference: every core this process may use (2 on a small clinic PC)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - Windows, macOS
+        return max(1, os.cpu_count() or 1)
+
+
+class Classifier:
+    """Runs a SkinDesk ONNX model on images.
+
+    Args:
+        model_path: the ``.onnx`` file (verified against its recorded sha256 before use).
+        provider: ``auto`` (CUDA if it really loads, else CPU), ``cuda`` (same, but the
+            fallback is explained as a failure) or ``cpu``.
+        threads: intra-op threads (default: all cores this process may use).
+        sensitivity: the clinic's chosen operating point (a target sensitivity the card
+            validated), or None for the card's defaults.
+
+    Raises:
+        ModelError: the file is missing, damaged, tampered with or incompatible.
+        ValueError: unknown provider, or a sensitivity the card does not offer.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        provider: str = "auto",
+        threads: int | None = None,
+        sensitivity: float | None = None,
+    ) -> None:
+        if provider not in PROVIDER_CHOICES:
+            raise ValueError(f"unknown provider {provider!r}; use one of {PROVIDER_CHOICES}")
+        self.model_path = Path(model_path)
+        self.card, data, self.sha256 = read_model(self.model_path)
+        self.requested_provider = provider
+        self.provider_note = ""
+        self.session = self._open_session(data, provider, threads or default_threads())
+        self.sensitivity: float | None = None
+        self.set_sensitivity(sensitivity)
+        self._outputs = [self.card.probabilities_output]
+        for name in (self.card.cam_output, self.card.ood_output):
+            if name:
+                self._outputs.append(name)
+
+    # -- session ----------------------------------------------------------------------
+    def _open_session(self, data: bytes, provider: str, threads: int):  # noqa: ANN202
+        import onnxruntime as ort
+
+        ort.set_default_logger_severity(3)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        want_cuda = provider in ("auto", "cuda")
+        available = ort.get_available_providers()
+        providers = [_CPU]
+        if want_cuda and _CUDA in available:
+            providers = [_CUDA, _CPU]
+        try:
+            with _captured_stderr() as captured:
+                session = ort.InferenceSession(data, sess_options=options, providers=providers)
+        except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise ModelError(self.model_path, f"onnxruntime cannot run it: {error}") from error
+        if want_cuda and _CUDA not in session.get_providers():
+            self.provider_note = _cuda_failure_reason(available, captured.text)
+        return session
+
+    @property
+    def provider(self) -> str:
+        """'CUDA' or 'CPU': what the session really runs on."""
+        return "CUDA" if self.session.get_providers()[0] == _CUDA else "CPU"
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.session.get_providers())
+
+    @property
+    def card_title(self) -> str:
+        return self.card.title
+
+    def set_sensitivity(self, sensitivity: float | None) -> None:
+        """Choose the operating point; it must be one the card validated."""
+        if sensitivity is not None:
+            offered = self.card.available_sensitivities()
+            if not any(abs(sensitivity - s) < 1e-9 for s in offered):
+                choices = ", ".join(f"{s:g}" for s in offered) or "none"
+                raise ValueError(
+                    f"sensitivity {sensitivity:g} is not a validated operating point of this "
+                    f"model (offered: {choices})"
+                )
+        self.sensitivity = sensitivity
+
+    # -- inference --------------------------------------------------------------------
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return preprocess(image, self.card.preprocessing)
+
+    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Raw outputs for a preprocessed batch (n, h, w, 3)."""
+        values = self.session.run(self._outputs, {self.card.input_name: batch.astype(np.float32)})
+        return dict(zip(self._outputs, values))
+
+    def predict_arrays(
+        self, batch: np.ndarray, paths: Sequence[str | None] | None = None
+    ) -> list[Prediction]:
+        """Predictions for a preprocessed batch."""
+        if len(batch) == 0:
+            return []
+        outputs = self.run(batch)
+        probabilities = outputs[self.card.probabilities_output]
+        cams = outputs.get(self.card.cam_output) if self.card.cam_output else None
+        scores = outputs.get(self.card.ood_output) if self.card.ood_output else None
+        paths = list(paths) if paths is not None else [None] * len(batch)
+        return [
+            make_prediction(
+                self.card,
+                probabilities[i],
+                ood_score=None if scores is None else float(np.ravel(scores[i])[0]),
+                cam=None if cams is None else cams[i],
+                sensitivity=self.sensitivity,
+                path=None if paths[i] is None else str(paths[i]),
+            )
+            for i in range(len(batch))
+        ]
+
+    def predict_images(
+        self, images: Sequence[Image.Image], paths: Sequence[str | None] | None = None
+    ) -> list[Prediction]:
+        return self.predict_arrays(np.stack([self.preprocess(i) for i in images]), paths)
+
+    def predict_image(self, image: Image.Image, path: str | None = None) -> Prediction:
+        return self.predict_images([image], [path])[0]
+
+    def predict_file(self, path: str | Path) -> Prediction:
+        """Load, preprocess and classify one file (raises ``ImageLoadError`` for bad files)."""
+        from .imaging import load_image
+
+        image = load_image(path, draft_size=self.draft_size)
+        return self.predict_image(image, str(path))
+
+    @property
+    def draft_size(self) -> tuple[int, int]:
+        """Smallest JPEG decode size that loses nothing the preprocessing keeps (2x margin)."""
+        spec = self.card.preprocessing
+        side = max(spec.height, spec.width)
+        if spec.canonical_area:
+            side = max(side, int(spec.canonical_area**0.5 * 4 / 3) + 1)
+        return (2 * side, 2 * side)
+
+
+class _Captured:
+    text = ""
+
+
+@contextmanager
+def _captured_stderr() -> Iterator[_Captured]:
+    """Redirect file descriptor 2 (C++ logging too) into a buffer for the block's duration."""
+    captured = _Captured()
+    try:
+        saved = os.dup(2)
+    except OSError:  # pragma: no cover - no stderr at all (frozen GUI app on Windows)
+        yield captured
+        return
+    with tempfile.TemporaryFile() as buffer:
+        os.dup2(buffer.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            buffer.seek(0)
+            captured.text = buffer.read().decode("utf-8", "replace")
+
+
+def _cuda_failure_reason(available: Sequence[str], log: str) -> str:
+    """Plain-words reason why CUDA was not obtained."""
+    if _CUDA not in available:
+        return (
+            "this SkinDesk build has no CUDA support (onnxruntime without the CUDA provider); "
+            "running on CPU"
+        )
+    missing = sorted(set(re.findall(r"(lib[\w\-]+\.so(?:\.\d+)*)", log)) - {"libonnxruntime_providers_cuda.so", "libonnxruntime_providers_shared.so"})
+    missing += sorted(set(re.findall(r"([\w\-]+\.dll)", log)))
+    if any("cudnn" in name for name in missing):
+        return f"cuDNN 9 libraries not found ({', '.join(missing)}); running on CPU"
+    if missing:
+        return f"CUDA 13 runtime libraries not found ({', '.join(missing)}); running on CPU"
+    if re.search(r"no CUDA-capable device|CUDA driver|cudaGetDeviceCount", log, re.I):
+        return "no usable NVIDIA GPU or driver found; running on CPU"
+    detail = log.strip().splitlines()[-1][:200] if log.strip() else "no reason given by onnxruntime"
+    return f"CUDA provider could not be loaded ({detail}); running on CPU"

@@ -1,0 +1,177 @@
+"""Typed results: a ``Prediction`` per image, with its alerts and a plain-words summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .modelcard import ClassInfo, ModelCard
+
+__all__ = ["Alert", "Prediction", "make_prediction", "alerts_for", "operating_point_label"]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A flagged class whose calibrated probability reached its validated threshold."""
+
+    class_name: str
+    display_name: str
+    probability: float
+    threshold: float
+    target_sensitivity: float
+    validated_sensitivity: float
+    validated_specificity: float
+
+    def compact(self) -> str:
+        """Machine-friendly form for CSV, e.g. ``melanoma:0.23>=0.12``."""
+        return f"{self.class_name}:{self.probability:.2f}>={self.threshold:.2f}"
+
+    def sentence(self) -> str:
+        return (
+            f"{self.display_name.lower()} {self.probability:.0%} is above the alert threshold "
+            f"{self.threshold:.0%} ({self.validated_sensitivity:.0%} sensitivity on validation)"
+        )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the model says about one image. ``probabilities`` follow ``classes``' order."""
+
+    classes: tuple[ClassInfo, ...]
+    probabilities: np.ndarray
+    uncertain: bool
+    uncertainty_threshold: float
+    ood_score: float | None = None
+    out_of_distribution: bool | None = None
+    cam: np.ndarray | None = None
+    alerts: tuple[Alert, ...] = ()
+    alerts_available: bool = False
+    operating_point: str = ""
+    path: str | None = None
+
+    @property
+    def review_advised(self) -> bool:
+        """True when any malignant or pre-malignant class reached its alert threshold."""
+        return bool(self.alerts)
+
+    @property
+    def top_index(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def top_class(self) -> ClassInfo:
+        return self.classes[self.top_index]
+
+    @property
+    def top_probability(self) -> float:
+        return float(self.probabilities[self.top_index])
+
+    def as_dict(self) -> dict[str, float]:
+        """Class name → probability, in the model's class order."""
+        return {c.name: float(p) for c, p in zip(self.classes, self.probabilities)}
+
+    def top_k(self, k: int | None = None) -> list[tuple[ClassInfo, float]]:
+        """Classes sorted by probability, highest first (all of them when ``k`` is None)."""
+        order = np.argsort(-self.probabilities, kind="stable")
+        if k is not None:
+            order = order[:k]
+        return [(self.classes[i], float(self.probabilities[i])) for i in order]
+
+    def summary(self) -> str:
+        """One line in plain words; an alert, when there is one, comes first."""
+        top = self.top_class
+        parts: list[str] = []
+        if self.alerts:
+            parts.append("Review advised: " + "; ".join(a.sentence() for a in self.alerts) + ".")
+        most_likely = f"Most likely: {top.display_name.lower()} {self.top_probability:.0%}"
+        if top.malignant:
+            most_likely += " — a malignant class; clinical review advised"
+        elif top.premalignant:
+            most_likely += " — a pre-malignant class; clinical review advised"
+        parts.append(most_likely + ".")
+        if self.uncertain:
+            parts.append(
+                f"Uncertain: no class reaches {self.uncertainty_threshold:.0%}; do not rely on "
+                "the top class."
+            )
+        if self.out_of_distribution:
+            parts.append(
+                "This image does not look like the dermoscopic images the model was trained on; "
+                "the result may be meaningless."
+            )
+        if not self.alerts_available:
+            parts.append("No validated alert threshold exists for this model: probabilities only.")
+        return " ".join(parts)
+
+
+def operating_point_label(card: ModelCard, sensitivity: float | None) -> str:
+    """Human-readable operating point, e.g. 'melanoma 90 %, others 85 % target sensitivity'."""
+    if not card.operating_points:
+        return "none (model has no validated alert thresholds)"
+    if sensitivity is not None:
+        return f"{sensitivity:.0%} target sensitivity for every flagged class"
+    chosen = {name: card.operating_point(name).target_sensitivity for name in card.operating_points}
+    return ", ".join(f"{name} {value:.0%}" for name, value in chosen.items()) + " target sensitivity"
+
+
+def alerts_for(
+    card: ModelCard, probabilities: np.ndarray, sensitivity: float | None = None
+) -> tuple[Alert, ...]:
+    """Alerts of flagged classes whose probability is at or above their threshold."""
+    alerts = []
+    for index, info in enumerate(card.classes):
+        if not info.flagged:
+            continue
+        point = card.operating_point(info.name, sensitivity)
+        if point is None:
+            continue
+        probability = float(probabilities[index])
+        if probability >= point.threshold:
+            alerts.append(
+                Alert(
+                    class_name=info.name,
+                    display_name=info.display_name,
+                    probability=probability,
+                    threshold=point.threshold,
+                    target_sensitivity=point.target_sensitivity,
+                    validated_sensitivity=point.validated_sensitivity,
+                    validated_specificity=point.validated_specificity,
+                )
+            )
+    alerts.sort(key=lambda a: a.probability - a.threshold, reverse=True)
+    return tuple(alerts)
+
+
+def make_prediction(
+    card: ModelCard,
+    probabilities: np.ndarray,
+    *,
+    ood_score: float | None = None,
+    cam: np.ndarray | None = None,
+    sensitivity: float | None = None,
+    path: str | None = None,
+) -> Prediction:
+    """Build a ``Prediction`` from one probability vector under ``card``'s rules."""
+    probabilities = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if probabilities.shape[0] != len(card.classes):
+        raise ValueError(
+            f"{probabilities.shape[0]} probabilities for {len(card.classes)} classes"
+        )
+    ood = None
+    if ood_score is not None and card.ood_threshold is not None:
+        ood = bool(ood_score >= card.ood_threshold)
+    return Prediction(
+        classes=card.classes,
+        probabilities=probabilities,
+        uncertain=bool(probabilities.max() < card.uncertainty_threshold),
+        uncertainty_threshold=card.uncertainty_threshold,
+        ood_score=None if ood_score is None else float(ood_score),
+        out_of_distribution=ood,
+        cam=cam,
+        alerts=alerts_for(card, probabilities, sensitivity),
+        alerts_available=bool(card.operating_points),
+        operating_point=operating_point_label(card, sensitivity),
+        path=path,
+    )

@@ -141,6 +141,14 @@ class Classifier:
             return []
         outputs = self.run(batch)
         probabilities = outputs[self.card.probabilities_output]
+        expected = (len(batch), len(self.card.classes))
+        if probabilities.shape != expected:
+            # A symbolic class dimension escapes read_model's check; catch it on first use.
+            raise ModelError(
+                self.model_path,
+                f"probabilities output has shape {probabilities.shape}; expected {expected} "
+                f"({len(self.card.classes)} classes in the card)",
+            )
         cams = outputs.get(self.card.cam_output) if self.card.cam_output else None
         scores = outputs.get(self.card.ood_output) if self.card.ood_output else None
         paths = list(paths) if paths is not None else [None] * len(batch)
@@ -159,6 +167,8 @@ class Classifier:
     def predict_images(
         self, images: Sequence[Image.Image], paths: Sequence[str | None] | None = None
     ) -> list[Prediction]:
+        if len(images) == 0:
+            return []
         return self.predict_arrays(np.stack([self.preprocess(i) for i in images]), paths)
 
     def predict_image(self, image: Image.Image, path: str | None = None) -> Prediction:

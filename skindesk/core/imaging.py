@@ -26,7 +26,9 @@ MAX_PIXELS = 100_000_000
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".bmp", ".dib", ".webp"}
 )
-_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "DIB", "WEBP", "MPO")
+# Pillow opens multi-picture JPEG (MPO) through its JPEG plugin; naming "MPO" here would make
+# Image.open raise KeyError on every file that is not a JPEG (it registers no opener of its own).
+_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "DIB", "WEBP")
 # Magic numbers of the formats above, for finding images by content.
 _SIGNATURES = (
     b"\xff\xd8\xff",  # JPEG
@@ -100,10 +102,16 @@ def load_image(path: str | Path, draft_size: tuple[int, int] | None = None) -> I
         ) from error
     except PermissionError as error:
         raise ImageLoadError(path, "permission denied: the file cannot be read") from error
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageLoadError(path, f"truncated or corrupt image data ({error})") from error
     except Image.DecompressionBombError as error:  # pragma: no cover - guarded above
         raise ImageLoadError(path, f"image too large ({error})") from error
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageLoadError(path, f"truncated or corrupt image data ({error})") from error
+    except MemoryError as error:
+        raise ImageLoadError(path, "not enough memory to decode this image") from error
+    except Exception as error:  # noqa: BLE001 - Pillow plugins raise KeyError, struct.error, ...
+        raise ImageLoadError(
+            path, f"corrupt image data ({type(error).__name__}: {error})"
+        ) from error
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -194,11 +194,13 @@ class ModelCard:
             return cls._from_dict(data)
         except CardError:
             raise
-        except (KeyError, TypeError, ValueError) as error:
-            raise CardError(f"malformed model card: {error}") from error
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise CardError(f"malformed model card: {type(error).__name__}: {error}") from error
 
     @classmethod
     def _from_dict(cls, data: Mapping[str, Any]) -> ModelCard:
+        if not isinstance(data, Mapping):
+            raise CardError(f"model card is a JSON {type(data).__name__}, not an object")
         version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise CardError(
@@ -233,8 +235,8 @@ class ModelCard:
         if (spec["height"], spec["width"]) != (int(geometry["height"]), int(geometry["width"])):
             raise CardError("preprocessing size differs from the input size")
         preprocessing = Preprocessing.from_dict(spec)
-        outputs = data.get("outputs", {})
-        uncertainty = float(data.get("uncertainty", {}).get("top_probability_threshold", 0.5))
+        outputs = data.get("outputs") or {}
+        uncertainty = float((data.get("uncertainty") or {}).get("top_probability_threshold", 0.5))
         if not 0.0 <= uncertainty <= 1.0:
             raise CardError(f"uncertainty threshold {uncertainty} is outside 0-1")
         ood = data.get("ood") or {}
@@ -271,6 +273,14 @@ def _parse_operating_points(
     for class_name, rows in dict(table.get("classes", {})).items():
         if class_name not in by_name:
             raise CardError(f"operating point for unknown class {class_name!r}")
+        if not by_name[class_name].flagged:
+            # alerts_for only looks at flagged classes: such a table would be shown but never used.
+            raise CardError(
+                f"operating points for {class_name!r}, which the card does not flag as malignant "
+                "or pre-malignant"
+            )
+        if not rows:
+            raise CardError(f"operating point table for {class_name} is empty")
         parsed = []
         for row in rows:
             threshold = float(row["threshold"])
@@ -301,6 +311,11 @@ def _parse_operating_points(
             )
         parsed.sort(key=lambda p: p.target_sensitivity)
         for lower, higher in zip(parsed, parsed[1:]):
+            if abs(higher.target_sensitivity - lower.target_sensitivity) < 1e-9:
+                raise CardError(
+                    f"operating points for {class_name}: target sensitivity "
+                    f"{lower.target_sensitivity:g} is listed twice"
+                )
             if higher.threshold > lower.threshold + 1e-12:
                 raise CardError(
                     f"operating points for {class_name}: threshold rises from {lower.threshold:g} "
@@ -374,6 +389,8 @@ def read_model(path: str | Path) -> tuple[ModelCard, bytes, str]:
     from google.protobuf.message import DecodeError
 
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(path, "is a folder, not an .onnx model file")
     if not path.is_file():
         raise ModelError(path, "file not found")
     try:
@@ -384,7 +401,7 @@ def read_model(path: str | Path) -> tuple[ModelCard, bytes, str]:
         raise ModelError(path, "empty file (0 bytes)")
     try:
         model = onnx.load_model_from_string(data)
-    except (DecodeError, ValueError, RuntimeError) as error:
+    except (DecodeError, ValueError, RuntimeError, TypeError) as error:
         raise ModelError(path, f"not a valid ONNX file (truncated or damaged): {error}") from error
     props = {p.key: p.value for p in model.metadata_props}
     if CARD_KEY not in props:

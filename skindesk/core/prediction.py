@@ -29,10 +29,20 @@ class Alert:
         return f"{self.class_name}:{self.probability:.2f}>={self.threshold:.2f}"
 
     def sentence(self) -> str:
+        probability, threshold = _percent_pair(self.probability, self.threshold)
         return (
-            f"{self.display_name.lower()} {self.probability:.0%} is above the alert threshold "
-            f"{self.threshold:.0%} ({self.validated_sensitivity:.0%} sensitivity on validation)"
+            f"{self.display_name.lower()} {probability} is above the alert threshold "
+            f"{threshold} ({self.validated_sensitivity:.0%} sensitivity on validation)"
         )
+
+
+def _percent_pair(value: float, threshold: float) -> tuple[str, str]:
+    """Both as whole percentages, or with one decimal when whole ones would look equal."""
+    for digits in (0, 1, 2):
+        a, b = f"{value:.{digits}%}", f"{threshold:.{digits}%}"
+        if a != b:
+            return a, b
+    return a, b
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,127 @@
+"""Start the real SkinDesk window under Xvfb on a sample image and save a PNG screenshot.
+
+Usage: ``.venv/bin/python scripts/screenshot.py [--image IMG] [--model ONNX] [--out PNG]``
+(defaults: a melanoma from ../shared/data/dermoscopy, the shipped model or, while none is
+installed, a tiny untrained test model, and docs/screenshot.png). Needs ``Xvfb``
+(``apt-get install xvfb``); the window is drawn by the xcb platform plugin, as on a desktop.
+Settings go to a temporary folder, so the user's own are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "dermoscopy"
+
+
+def sample_image() -> Path:
+    """A melanoma from the shared pool (the first one listed), else a drawn stand-in."""
+    labels = DATA / "labels.csv"
+    if labels.is_file():
+        with open(labels, newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row["diagnosis"] == "melanoma" and (DATA / row["image"]).is_file():
+                    return DATA / row["image"]
+    from PIL import Image, ImageDraw
+
+    path = Path(tempfile.mkdtemp()) / "sample.png"
+    image = Image.new("RGB", (600, 450), (214, 160, 140))
+    ImageDraw.Draw(image).ellipse((180, 110, 430, 340), fill=(92, 58, 44))
+    image.save(path)
+    return path
+
+
+def start_xvfb(display: str) -> subprocess.Popen:
+    if shutil.which("Xvfb") is None:
+        sys.exit("Xvfb is not installed: apt-get install xvfb")
+    process = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.8)
+    if process.poll() is not None:
+        sys.exit(f"Xvfb {display} did not start")
+    return process
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", type=Path, default=None, help="image to open (default: a pool melanoma)")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="model (default: the shipped one, else a tiny test model)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png",
+                        help="PNG to write (default: docs/screenshot.png)")
+    parser.add_argument("--heatmap", action="store_true", help="show the heat map (default: off)")
+    parser.add_argument("--size", default="1360x860", help="window size (default: 1360x860)")
+    args = parser.parse_args()
+
+    display = ":97"
+    xvfb = start_xvfb(display)
+    os.environ["DISPLAY"] = display
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    sys.path.insert(0, str(ROOT))
+    try:
+        return shoot(args)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=5)
+
+
+def shoot(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    settings_dir = tempfile.mkdtemp(prefix="skindesk-shot-")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
+    from skindesk.gui.app import create_application
+    from skindesk.gui.main_window import MainWindow, resolve_model_path
+    from skindesk.gui.settings import AppSettings
+
+    app = create_application()
+    model = args.model or resolve_model_path(None, AppSettings())
+    if not Path(model).is_file():
+        from skindesk.core.testmodels import build_test_model, test_card
+
+        model = build_test_model(Path(settings_dir) / "test-model.onnx", test_card(size=64))
+        print(f"no shipped model yet: using an untrained test model ({model})")
+    image = args.image or sample_image()
+    window = MainWindow(model_path=model)
+    width, height = (int(v) for v in args.size.split("x"))
+    window.resize(width, height)
+    window.move(20, 20)
+    window.show()
+    window.open_paths([str(image)])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and window.result_panel.prediction is None and not window.model_error:
+        app.processEvents()
+        time.sleep(0.02)
+    if window.result_panel.prediction is None:
+        print(f"no result to show: {window.model_error or 'timed out'}", file=sys.stderr)
+    if args.heatmap:
+        window.result_panel.heatmap_check.setChecked(True)
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.02)
+    shot = QApplication.primaryScreen().grabWindow(0, window.x(), window.y(),
+                                                   window.frameGeometry().width(),
+                                                   window.frameGeometry().height())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if not shot.save(str(args.out), "PNG"):
+        print(f"could not write {args.out}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out} ({shot.width()}x{shot.height()}) from {image} with {model}")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""``skindesk report``: a PDF report for the patient record, without a window.
+
+``skindesk report IMAGE --output FILE.pdf --patient-id ID ...`` classifies one image and writes the
+single-image report (patient fields, image and heat map, the probability chart, the malignancy
+alert at the operating point with its validated figures, warnings, model trace, intended use and
+disclaimer). ``skindesk report --batch results.csv --output FILE.pdf`` turns the CSV of a
+``skindesk classify`` run into a batch report. An existing output file is never replaced unless
+``--overwrite`` is given; the PDF is written atomically. Works on machines without a display.
+Exit status: 0 written, 2 bad input (one line on stderr naming the file and the problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser", "run", "default_model_path"]
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def default_model_path() -> Path:
+    """The shipped model (``skindesk.paths`` when present, else the repository's copy)."""
+    try:
+        from .. import paths
+
+        return Path(paths.default_model_path())
+    except (ImportError, AttributeError):
+        return Path(__file__).resolve().parents[2] / "resources" / "models" / "skindesk.onnx"
+
+
+def _sensitivity(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number such as 0.9") from None
+    if value > 1.0:
+        value /= 100.0  # "90" means 90 %
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a sensitivity between 0 and 1")
+    return value
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``report`` on the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write a PDF report of one image, or of a batch-results CSV (--batch)",
+        description=(
+            "Write a PDF report for the patient record: of one IMAGE (classified now), or of a "
+            "batch run's results CSV with --batch. Decision support, not a diagnosis."
+        ),
+    )
+    parser.add_argument("image", nargs="?", metavar="IMAGE",
+                        help="the image to classify and report (default: none; required unless "
+                             "--batch is given)")
+    parser.add_argument("--batch", metavar="CSV", type=Path,
+                        help="write a batch report from this 'skindesk classify' results CSV "
+                             "instead (default: off)")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="FILE.pdf",
+                        help="the PDF file to write (required; no default)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output file (default: off; an existing file "
+                             "is refused)")
+    parser.add_argument("--paper", choices=("a4", "letter"), default=None,
+                        help="paper size (default: from the system locale: letter in the US and "
+                             "Canada, a4 elsewhere)")
+    parser.add_argument("--clinic", default="", metavar="NAME",
+                        help="clinic name at the top of the page (default: none)")
+    patient = parser.add_argument_group("patient (single-image report)")
+    patient.add_argument("--patient-id", default="", metavar="ID",
+                         help="patient identifier (required for a single-image report; no "
+                              "default)")
+    patient.add_argument("--patient-name", default="", metavar="NAME",
+                         help="patient name (default: none)")
+    patient.add_argument("--birth-date", default="", metavar="DATE",
+                         help="birth date as you want it printed, e.g. 1961-04-03 (default: none)")
+    patient.add_argument("--body-site", default="", metavar="SITE",
+                         help="where the lesion is, e.g. 'left shoulder' (default: none)")
+    patient.add_argument("--clinician", default="", metavar="NAME",
+                         help="the clinician responsible (default: none)")
+    patient.add_argument("--notes", default="", metavar="TEXT",
+                         help="free-text notes printed on the report (default: none)")
+    model = parser.add_argument_group("model (single-image report)")
+    model.add_argument("--heatmap", action=argparse.BooleanOptionalAction, default=True,
+                       help="show the heat map beside the image when the model gives one "
+                            "(default: on)")
+    model.add_argument("--model", type=Path, default=None, metavar="FILE",
+                       help=f"ONNX model file (default: the shipped model, {default_model_path()})")
+    model.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto",
+                       help="execution provider: auto = CUDA when it really loads, else CPU "
+                            "(default: auto)")
+    model.add_argument("--sensitivity", type=_sensitivity, default=None, metavar="S",
+                       help="operating point for malignancy alerts: a target sensitivity the "
+                            "model card validated, e.g. 0.9 (default: the card's defaults, "
+                            "90%% for melanoma, 85%% for the others)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"skindesk report: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report; 0 on success, 2 with one line on stderr otherwise."""
+    from ..core.errors import SkinDeskError
+
+    output = Path(args.output)
+    if output.suffix.lower() != ".pdf":
+        return _fail(f"{output}: the output file name must end in .pdf")
+    if output.exists() and not args.overwrite:
+        return _fail(f"{output}: already exists; use --overwrite to replace it")
+    if args.batch is not None and args.image:
+        return _fail("give either IMAGE or --batch CSV, not both")
+    try:
+        if args.batch is not None:
+            return _batch(args, output)
+        if not args.image:
+            return _fail("no IMAGE given (or use --batch results.csv)")
+        return _single(args, output)
+    except SkinDeskError as error:
+        return _fail(str(error))
+    except ValueError as error:  # e.g. a sensitivity the card does not offer
+        return _fail(str(error))
+
+
+def _batch(args: argparse.Namespace, output: Path) -> int:
+    from ..report.content import read_batch_csv
+    from ..report.pdf import write_batch_report_pdf
+
+    content = read_batch_csv(args.batch, clinic=args.clinic)
+    write_batch_report_pdf(content, output, paper=args.paper, overwrite=args.overwrite)
+    print(f"Batch report written: {output} ({content.total} files, "
+          f"{content.count('review_advised')} review advised)")
+    return EXIT_OK
+
+
+def _single(args: argparse.Namespace, output: Path) -> int:
+    from ..core.classifier import Classifier
+    from ..core.imaging import load_image
+    from ..report.content import PatientFields, ReportError, build_report
+    from ..report.heatmap import heatmap_class_index, heatmap_overlay
+    from ..report.pdf import write_report_pdf
+
+    patient = PatientFields(
+        patient_id=args.patient_id, name=args.patient_name, birth_date=args.birth_date,
+        body_site=args.body_site, clinician=args.clinician, clinic=args.clinic, notes=args.notes,
+    ).cleaned()
+    if not patient.patient_id:
+        raise ReportError("--patient-id is required for a single-image report")
+    image_path = Path(args.image)
+    model_path = args.model or default_model_path()
+    classifier = Classifier(model_path, provider=args.provider, sensitivity=args.sensitivity)
+    image = load_image(image_path)
+    prediction = classifier.predict_image(image, str(image_path))
+    heatmap = caption = None
+    if args.heatmap:
+        heatmap = heatmap_overlay(image, prediction, fit=classifier.card.preprocessing.fit)
+        if heatmap is not None:
+            shown = prediction.classes[heatmap_class_index(prediction)].display_name
+            caption = f"Heat map: where the model found {shown.lower()}"
+    content = build_report(
+        prediction, classifier.card, patient, sha256=classifier.sha256,
+        provider=classifier.provider, sensitivity=classifier.sensitivity, image=image,
+        heatmap=heatmap, heatmap_caption=caption or "",
+    )
+    write_report_pdf(content, output, paper=args.paper, overwrite=args.overwrite)
+    print(f"Report written: {output}")
+    print(prediction.summary())
+    return EXIT_OK

@@ -1,0 +1,224 @@
+"""The About dialog (full model card, intended use, licence) and the Settings dialog.
+
+Settings offers only operating points the model card validated (its ``available_sensitivities``,
+or the card's own per-class defaults), each shown with its thresholds and validated figures; a
+model without operating points gets a plain statement instead of a chooser. It also holds the
+execution-provider preference (auto, CUDA, CPU).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from skindesk import __version__ as skindesk_version
+from skindesk.core.modelcard import ModelCard
+from skindesk.core.prediction import operating_point_label
+
+from .result_panel import NO_THRESHOLDS_TEXT
+
+__all__ = ["AboutDialog", "SettingsDialog", "operating_point_table"]
+
+PROVIDER_LABELS = (
+    ("auto", "Automatic (GPU if it really works, else CPU)"),
+    ("cuda", "GPU (CUDA), falling back to CPU"),
+    ("cpu", "CPU only"),
+)
+
+
+def _pct(value: Any) -> str:
+    try:
+        return f"{float(value):.0%}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def _ci(values: Any) -> str:
+    try:
+        low, high = values
+        return f" ({float(low):.0%}–{float(high):.0%})"
+    except (TypeError, ValueError):
+        return ""
+
+
+def operating_point_table(card: ModelCard, sensitivity: float | None) -> str:
+    """HTML table of each flagged class's threshold and validated figures at ``sensitivity``."""
+    if not card.operating_points:
+        return html.escape(NO_THRESHOLDS_TEXT)
+    rows = [
+        "<tr><th align='left'>Class</th><th>Target</th><th>Threshold</th>"
+        "<th>Validation sensitivity</th><th>Validation specificity</th>"
+        "<th>Test sensitivity</th><th>Test specificity</th></tr>"
+    ]
+    for name in card.operating_points:
+        point = card.operating_point(name, sensitivity)
+        if point is None:
+            continue
+        test = point.test or {}
+        rows.append(
+            f"<tr><td>{html.escape(card.class_info(name).display_name)}</td>"
+            f"<td align='center'>{_pct(point.target_sensitivity)}</td>"
+            f"<td align='center'>{_pct(point.threshold)}</td>"
+            f"<td align='center'>{_pct(point.validated_sensitivity)}{_ci(point.validation.get('sensitivity_ci'))}</td>"
+            f"<td align='center'>{_pct(point.validated_specificity)}{_ci(point.validation.get('specificity_ci'))}</td>"
+            f"<td align='center'>{_pct(test.get('sensitivity'))}</td>"
+            f"<td align='center'>{_pct(test.get('specificity'))}</td></tr>"
+        )
+    return "<table cellspacing='0' cellpadding='3' border='1'>" + "".join(rows) + "</table>"
+
+
+class SettingsDialog(QDialog):
+    """Operating point and execution provider; read the choices after ``exec()``."""
+
+    def __init__(
+        self,
+        card: ModelCard | None,
+        sensitivity: float | None,
+        provider: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SkinDesk settings")
+        self.setObjectName("settingsDialog")
+        self.card = card
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.operating_combo = QComboBox()
+        self.operating_combo.setObjectName("operatingPointCombo")
+        self.operating_combo.setAccessibleName("Alert operating point")
+        self.operating_details = QLabel()
+        self.operating_details.setObjectName("operatingPointDetails")
+        self.operating_details.setWordWrap(True)
+        self.operating_details.setTextFormat(Qt.TextFormat.RichText)
+        if card is None:
+            self.operating_combo.addItem("No model loaded", None)
+            self.operating_combo.setEnabled(False)
+        elif not card.operating_points:
+            self.operating_combo.addItem("None: no validated alert threshold", None)
+            self.operating_combo.setEnabled(False)
+        else:
+            default = operating_point_label(card, None)
+            self.operating_combo.addItem(f"Model default ({default})", None)
+            for value in card.available_sensitivities():
+                self.operating_combo.addItem(f"{value:.0%} target sensitivity for every flagged class", value)
+            index = 0
+            for i in range(self.operating_combo.count()):
+                data = self.operating_combo.itemData(i)
+                if data is not None and sensitivity is not None and abs(data - sensitivity) < 1e-9:
+                    index = i
+            self.operating_combo.setCurrentIndex(index)
+        self.operating_combo.currentIndexChanged.connect(self._show_details)
+        form.addRow("Alert &operating point:", self.operating_combo)
+        form.addRow("", self.operating_details)
+        self.provider_combo = QComboBox()
+        self.provider_combo.setObjectName("providerCombo")
+        self.provider_combo.setAccessibleName("Execution provider")
+        for key, label in PROVIDER_LABELS:
+            self.provider_combo.addItem(label, key)
+        self.provider_combo.setCurrentIndex(max(0, [k for k, _ in PROVIDER_LABELS].index(provider) if provider in dict(PROVIDER_LABELS) else 0))
+        form.addRow("&Run the model on:", self.provider_combo)
+        layout.addLayout(form)
+        note = QLabel(
+            "A higher target sensitivity raises more alerts (fewer missed cancers, more benign "
+            "lesions flagged). Only operating points validated in the model card are offered."
+        )
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._show_details()
+        self.resize(640, 380)
+
+    def _show_details(self) -> None:
+        if self.card is None:
+            self.operating_details.setText("Open a model to choose its operating point.")
+            return
+        self.operating_details.setText(operating_point_table(self.card, self.sensitivity()))
+
+    def sensitivity(self) -> float | None:
+        data = self.operating_combo.currentData()
+        return None if data is None else float(data)
+
+    def provider(self) -> str:
+        return str(self.provider_combo.currentData())
+
+
+class AboutDialog(QDialog):
+    """SkinDesk and its model: card summary, intended use, disclaimer, licence, full card JSON."""
+
+    def __init__(self, classifier: Any | None, sensitivity: float | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("About SkinDesk")
+        self.setObjectName("aboutDialog")
+        layout = QVBoxLayout(self)
+        tabs = QTabWidget()
+        layout.addWidget(tabs)
+        self.overview = QTextBrowser()
+        self.overview.setObjectName("aboutOverview")
+        self.overview.setOpenLinks(False)
+        self.overview.setHtml(self._overview_html(classifier, sensitivity))
+        tabs.addTab(self.overview, "&Model")
+        self.card_text = QPlainTextEdit()
+        self.card_text.setObjectName("aboutCardJson")
+        self.card_text.setReadOnly(True)
+        self.card_text.setPlainText(classifier.card.to_json() if classifier is not None else "No model loaded.")
+        tabs.addTab(self.card_text, "Full model &card")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout.addWidget(buttons)
+        self.resize(760, 620)
+
+    @staticmethod
+    def _overview_html(classifier: Any | None, sensitivity: float | None) -> str:
+        esc = html.escape
+        parts = [f"<h2>SkinDesk {esc(skindesk_version)}</h2>",
+                 "<p>Decision support for dermoscopic skin-lesion images. It runs entirely on this "
+                 "computer and sends nothing anywhere.</p>"]
+        if classifier is None:
+            parts.append("<p><b>No model is loaded.</b></p>")
+            return "".join(parts)
+        card: ModelCard = classifier.card
+        parts.append(f"<h3>{esc(card.title)}</h3>")
+        parts.append(f"<p><b>Disclaimer:</b> {esc(card.disclaimer)}</p>")
+        parts.append(f"<p><b>Intended use:</b> {esc(card.intended_use or 'not stated')}</p>")
+        parts.append(f"<p><b>Licence:</b> {esc(card.licence or 'not stated')}</p>")
+        parts.append(
+            f"<p><b>Architecture:</b> {esc(str(card.raw.get('architecture', '–')))}<br>"
+            f"<b>Created:</b> {esc(str(card.raw.get('created', '–')))}<br>"
+            f"<b>File:</b> {esc(str(classifier.model_path))}<br>"
+            f"<b>sha256:</b> {esc(str(classifier.sha256))}<br>"
+            f"<b>Runs on:</b> {esc(classifier.provider)}"
+            + (f" — {esc(classifier.provider_note)}" if classifier.provider_note else "") + "</p>"
+        )
+        classes = "".join(
+            f"<li>{esc(c.display_name)}" + (f" — <b>{esc(c.group)}</b>" if c.group != 'benign' else "") + "</li>"
+            for c in card.classes
+        )
+        parts.append(f"<p><b>Classes:</b></p><ul>{classes}</ul>")
+        parts.append(f"<p><b>Malignancy alert operating point:</b> {esc(operating_point_label(card, sensitivity))}</p>")
+        parts.append(operating_point_table(card, sensitivity))
+        training = card.raw.get("training_data") or {}
+        if isinstance(training, dict) and training.get("description"):
+            parts.append(f"<p><b>Training data:</b> {esc(str(training['description']))}</p>")
+        metrics = card.metrics
+        if metrics:
+            rows = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))[:200]}</td></tr>" for k, v in metrics.items())
+            parts.append(f"<p><b>Metrics:</b></p><table border='1' cellspacing='0' cellpadding='3'>{rows}</table>")
+        return "".join(parts)

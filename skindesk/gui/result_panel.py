@@ -1,0 +1,304 @@
+"""The result side of the window: alert banner, summary line, warnings, chart, heat-map controls.
+
+Top to bottom: the malignancy alert banner (malignant red, only when a flagged class reached its
+validated threshold, even under a benign top class), the plain statement when the model has no
+validated thresholds, the one-line summary, the uncertain and out-of-distribution warnings, the
+probability chart, the heat-map toggle with its class and opacity, and the operating point in use.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from skindesk.core.modelcard import ModelCard
+from skindesk.core.prediction import Prediction, operating_point_label
+
+from .chart import ProbabilityChart, chart_rows
+from .style import BENIGN, MALIGNANT, PREMALIGNANT, percent
+
+__all__ = ["ResultPanel", "NO_THRESHOLDS_TEXT", "summary_line", "alert_text"]
+
+NO_THRESHOLDS_TEXT = (
+    "This model has no validated alert threshold: SkinDesk shows probabilities only and cannot "
+    "flag a possible cancer under a benign top class."
+)
+
+
+def alert_text(prediction: Prediction) -> str:
+    """The banner's words, e.g. 'Review advised: melanoma 23 % is above the alert threshold…'."""
+    if not prediction.alerts:
+        return ""
+    top = prediction.top_class
+    return (
+        "Review advised: "
+        + "; ".join(a.sentence() for a in prediction.alerts)
+        + f". Most likely: {top.display_name.lower()} {prediction.top_probability:.0%}."
+    )
+
+
+def summary_line(prediction: Prediction) -> str:
+    """'Most likely: melanoma 82 % — a malignant class; clinical review advised.'"""
+    top = prediction.top_class
+    text = f"Most likely: {top.display_name.lower()} {prediction.top_probability:.0%}"
+    if top.malignant:
+        text += " — a malignant class; clinical review advised"
+    elif top.premalignant:
+        text += " — a pre-malignant class; clinical review advised"
+    elif prediction.alerts:
+        text += " — but see the alert above"
+    return text + "."
+
+
+def _box(name: str, background: str, foreground: str, border: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setStyleSheet(
+        f"QLabel#{name} {{ background: {background}; color: {foreground}; "
+        f"border: 1px solid {border}; border-radius: 4px; padding: 6px 8px; }}"
+    )
+    label.setVisible(False)
+    return label
+
+
+class ResultPanel(QWidget):
+    """Everything the model says about the current image (see the module docstring)."""
+
+    heatmap_toggled = Signal(bool)
+    heatmap_class_changed = Signal(str)
+    opacity_changed = Signal(int)
+    open_model_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("resultPanel")
+        self.card: ModelCard | None = None
+        self.sensitivity: float | None = None
+        self.prediction: Prediction | None = None
+        self.heatmap_class: str | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+
+        self.model_notice = QFrame()
+        self.model_notice.setObjectName("modelNotice")
+        self.model_notice.setStyleSheet(
+            "QFrame#modelNotice { background: #eef2f7; border: 1px solid #9fb1c7; border-radius: 4px; }"
+        )
+        notice_layout = QVBoxLayout(self.model_notice)
+        self.model_notice_text = QLabel()
+        self.model_notice_text.setObjectName("modelNoticeText")
+        self.model_notice_text.setWordWrap(True)
+        self.model_notice_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_model_button = QPushButton("Open Model…")
+        self.open_model_button.setAccessibleName("Open a model file")
+        self.open_model_button.clicked.connect(self.open_model_requested)
+        notice_layout.addWidget(self.model_notice_text)
+        notice_layout.addWidget(self.open_model_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.model_notice.setVisible(False)
+        layout.addWidget(self.model_notice)
+
+        self.alert_banner = QFrame()
+        self.alert_banner.setObjectName("alertBanner")
+        self.alert_banner.setAccessibleName("Malignancy alert")
+        self.alert_banner.setStyleSheet(
+            f"QFrame#alertBanner {{ background: {MALIGNANT.name()}; border-radius: 4px; }}"
+            "QFrame#alertBanner QLabel { color: white; background: transparent; }"
+        )
+        banner_layout = QVBoxLayout(self.alert_banner)
+        banner_layout.setContentsMargins(10, 8, 10, 8)
+        banner_layout.setSpacing(3)
+        self.alert_text = QLabel()
+        self.alert_text.setObjectName("alertText")
+        self.alert_text.setWordWrap(True)
+        self.alert_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.alert_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.alert_text.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        self.alert_text.setFont(font)
+        self.alert_point = QLabel()
+        self.alert_point.setObjectName("alertOperatingPoint")
+        self.alert_point.setWordWrap(True)
+        self.alert_point.setTextFormat(Qt.TextFormat.PlainText)
+        banner_layout.addWidget(self.alert_text)
+        banner_layout.addWidget(self.alert_point)
+        self.alert_banner.setVisible(False)
+        layout.addWidget(self.alert_banner)
+
+        self.no_thresholds = _box("noThresholdNotice", "#f1f1f1", "#333333", "#b0b0b0")
+        self.no_thresholds.setAccessibleName("No validated alert threshold")
+        self.no_thresholds.setText(NO_THRESHOLDS_TEXT)
+        layout.addWidget(self.no_thresholds)
+
+        self.summary = QLabel("Open an image (Ctrl+O), drop one here, or paste one (Ctrl+V).")
+        self.summary.setObjectName("summaryLine")
+        self.summary.setAccessibleName("Summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.summary.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        self.summary.setFont(font)
+        layout.addWidget(self.summary)
+
+        self.uncertain_warning = _box("uncertainWarning", "#fff4d6", "#5c4400", "#d9a400")
+        self.uncertain_warning.setAccessibleName("Uncertainty warning")
+        layout.addWidget(self.uncertain_warning)
+        self.ood_warning = _box("oodWarning", "#fff4d6", "#5c4400", "#d9a400")
+        self.ood_warning.setAccessibleName("Unfamiliar image warning")
+        layout.addWidget(self.ood_warning)
+
+        self.chart = ProbabilityChart()
+        self.chart.class_selected.connect(self._chart_class_selected)
+        layout.addWidget(self.chart)
+        self.legend = QLabel(
+            f"<span style='color:{MALIGNANT.name()}'>■</span> malignant &nbsp; "
+            f"<span style='color:{PREMALIGNANT.name()}'>■</span> pre-malignant &nbsp; "
+            f"<span style='color:{BENIGN.name()}'>■</span> benign &nbsp; "
+            "▽ alert threshold (▼ reached) &nbsp; outlined: most likely"
+        )
+        self.legend.setObjectName("chartLegend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        layout.addWidget(self.legend)
+
+        heat_row = QHBoxLayout()
+        self.heatmap_check = QCheckBox("&Heat map")
+        self.heatmap_check.setObjectName("heatmapToggle")
+        self.heatmap_check.setAccessibleName("Show heat map")
+        self.heatmap_check.setToolTip("Show where the model looked (H)")
+        self.heatmap_check.toggled.connect(self.heatmap_toggled)
+        self.heatmap_class_label = QLabel()
+        self.heatmap_class_label.setObjectName("heatmapClass")
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setObjectName("opacitySlider")
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(50)
+        self.opacity_slider.setAccessibleName("Heat-map opacity")
+        self.opacity_slider.setToolTip("Heat-map opacity")
+        self.opacity_slider.setMinimumWidth(120)
+        self.opacity_slider.valueChanged.connect(self.opacity_changed)
+        opacity_label = QLabel("&Opacity")
+        opacity_label.setBuddy(self.opacity_slider)
+        heat_row.addWidget(self.heatmap_check)
+        heat_row.addStretch(1)
+        heat_row.addWidget(opacity_label)
+        heat_row.addWidget(self.opacity_slider, 1)
+        layout.addLayout(heat_row)
+        self.heatmap_class_label.setWordWrap(True)
+        layout.addWidget(self.heatmap_class_label)
+
+        self.operating_point = QLabel()
+        self.operating_point.setObjectName("operatingPoint")
+        self.operating_point.setWordWrap(True)
+        small = self.operating_point.font()
+        small.setPointSizeF(small.pointSizeF() * 0.9)
+        self.operating_point.setFont(small)
+        layout.addWidget(self.operating_point)
+        layout.addStretch(1)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.setTabOrder(self.chart, self.heatmap_check)
+        self.setTabOrder(self.heatmap_check, self.opacity_slider)
+        self._update_heatmap_controls()
+
+    # -- model state ------------------------------------------------------------------
+    def set_model(self, card: ModelCard | None, sensitivity: float | None) -> None:
+        self.card = card
+        self.sensitivity = sensitivity
+        self.model_notice.setVisible(False)
+        self.no_thresholds.setVisible(card is not None and not card.operating_points)
+        if card is None:
+            self.operating_point.setText("")
+        else:
+            self.operating_point.setText(
+                "Alert operating point: " + operating_point_label(card, sensitivity)
+                + " (change in Settings)"
+            )
+        if self.prediction is not None:
+            self.show_prediction(self.prediction)
+
+    def show_model_notice(self, text: str) -> None:
+        """No usable model: say why, and offer to open one."""
+        self.model_notice_text.setText(text)
+        self.model_notice.setVisible(True)
+
+    def show_waiting(self, text: str) -> None:
+        self.prediction = None
+        self.chart.clear()
+        self.alert_banner.setVisible(False)
+        self.uncertain_warning.setVisible(False)
+        self.ood_warning.setVisible(False)
+        self.summary.setText(text)
+        self._update_heatmap_controls()
+
+    # -- result -----------------------------------------------------------------------
+    def show_prediction(self, prediction: Prediction) -> None:
+        self.prediction = prediction
+        banner = alert_text(prediction)
+        self.alert_text.setText(banner)
+        self.alert_point.setText(f"Operating point: {prediction.operating_point}." if banner else "")
+        self.alert_banner.setAccessibleDescription(banner)
+        self.alert_banner.setVisible(bool(banner))
+        self.summary.setText(summary_line(prediction))
+        self.uncertain_warning.setText(
+            f"Uncertain: no class reaches {percent(prediction.uncertainty_threshold)} "
+            f"(top {percent(prediction.top_probability)}); do not rely on the top class."
+            if prediction.uncertain else ""
+        )
+        self.uncertain_warning.setVisible(bool(prediction.uncertain))
+        self.ood_warning.setText(
+            "Unfamiliar image: it does not look like the dermoscopic images the model was trained "
+            "on; the result may be meaningless." if prediction.out_of_distribution else ""
+        )
+        self.ood_warning.setVisible(bool(prediction.out_of_distribution))
+        self.chart.set_rows(chart_rows(prediction, self.card, self.sensitivity))
+        if self.heatmap_class not in prediction.as_dict():
+            self.heatmap_class = None
+        self.chart.select_class(self.heatmap_class_or_top(), emit=False)
+        self._update_heatmap_controls()
+
+    def heatmap_class_or_top(self) -> str | None:
+        if self.prediction is None:
+            return None
+        return self.heatmap_class or self.prediction.top_class.name
+
+    def reset_heatmap_class(self) -> None:
+        self.heatmap_class = None
+
+    def _chart_class_selected(self, name: str) -> None:
+        self.heatmap_class = name
+        self._update_heatmap_controls()
+        self.heatmap_class_changed.emit(name)
+
+    def _update_heatmap_controls(self) -> None:
+        has_cam = self.prediction is not None and self.prediction.cam is not None
+        self.heatmap_check.setEnabled(has_cam)
+        self.opacity_slider.setEnabled(has_cam)
+        if self.prediction is None:
+            self.heatmap_class_label.setText("")
+        elif not has_cam:
+            self.heatmap_class_label.setText("(this model gives no heat maps)")
+        else:
+            name = self.heatmap_class_or_top() or ""
+            display = self.card.class_info(name).display_name if self.card else name
+            top = self.prediction.top_class.name == name
+            text = f"for {display}" + (" (top class)" if top else "") + " — click a bar to change"
+            index = [c.name for c in self.prediction.classes].index(name) if name else 0
+            layer = self.prediction.cam[..., index]
+            if float(layer.max() - layer.min()) < 1e-6:
+                text += ". This class's map is flat: no region stands out."
+            self.heatmap_class_label.setText(text)

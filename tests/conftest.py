@@ -1,0 +1,97 @@
+"""Shared pytest fixtures: real tiny ONNX models and folders of real image files.
+
+- ``test_model_path``: a real SkinDesk ONNX model (``skindesk.core.testmodels``) with the
+  example operating-point table, built once per session. Read it, never modify it (copy it with
+  ``shutil.copy`` to tamper with it).
+- ``make_test_model(card=None, *, weights=None, bias=None, name="model.onnx")``: build a model
+  with your own card or fixed outputs in ``tmp_path`` (``weights=np.zeros((3, 9))`` and a
+  ``bias`` of log-probabilities give the same probabilities for every image).
+- ``fixed_probabilities_model(probabilities, card=None, out_of_distribution=False)``: a model
+  that returns ``probabilities`` (to float32 precision, about 1e-5: keep test values away
+  from thresholds) for any image (its OOD score is -5, or +5 when
+  ``out_of_distribution``; the test card's OOD threshold is 0).
+- ``image_folder(count=3, ext=".jpg", size=(64, 48), subfolder=None)``: a folder of distinct
+  real images; returns its path (``subfolder`` adds a nested folder with one more image).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skindesk.core import testmodels
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def test_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 9-class test model with operating points (shared: do not modify)."""
+    return testmodels.build_test_model(tmp_path_factory.mktemp("model") / "test.onnx")
+
+
+@pytest.fixture
+def make_test_model(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: ``make_test_model(card=None, *, weights=None, bias=None, name=...)`` -> path."""
+
+    def make(
+        card: dict | None = None,
+        *,
+        weights: np.ndarray | None = None,
+        bias: np.ndarray | None = None,
+        name: str = "model.onnx",
+    ) -> Path:
+        return testmodels.build_test_model(tmp_path / name, card, weights=weights, bias=bias)
+
+    return make
+
+
+@pytest.fixture
+def fixed_probabilities_model(make_test_model: Callable[..., Path]) -> Callable[..., Path]:
+    """Factory: a model whose output is ``probabilities`` for every image."""
+
+    def make(
+        probabilities: Sequence[float],
+        card: dict | None = None,
+        name: str = "fixed.onnx",
+        out_of_distribution: bool = False,
+    ) -> Path:
+        p = np.asarray(probabilities, dtype=np.float64)
+        # Softmax ignores a constant shift; the energy score is minus the shift: -5 is in
+        # distribution for the test card's threshold 0, +5 is out of distribution.
+        shift = -5.0 if out_of_distribution else 5.0
+        bias = (np.log(np.clip(p, 1e-12, None)) + shift).astype(np.float32)
+        return make_test_model(card, weights=np.zeros((3, len(p)), np.float32), bias=bias, name=name)
+
+    return make
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: a folder of ``count`` distinct real images (see the module docstring)."""
+
+    def make(
+        count: int = 3,
+        ext: str = ".jpg",
+        size: tuple[int, int] = (64, 48),
+        subfolder: str | None = None,
+        name: str = "images",
+    ) -> Path:
+        folder = tmp_path / name
+        folder.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(count)
+        for index in range(count):
+            pixels = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"image_{index:03d}{ext}")
+        if subfolder:
+            (folder / subfolder).mkdir(exist_ok=True)
+            pixels = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / subfolder / f"nested{ext}")
+        return folder
+
+    return make

@@ -1,0 +1,96 @@
+"""Malignancy alert in the window: banner above the chart, threshold markers, operating point."""
+
+from __future__ import annotations
+
+import pytest
+
+from skindesk.gui.dialogs import SettingsDialog
+from skindesk.gui.result_panel import NO_THRESHOLDS_TEXT
+
+
+def test_banner_for_benign_top_class_with_melanoma_above_threshold(
+    make_window, qtbot, wait_for_result, make_fixed_model, images
+):
+    model = make_fixed_model("hidden-melanoma", {"ood_threshold": None}, nevus=0.61, melanoma=0.23)
+    window = make_window(model)
+    window.open_paths([str(images["lesion"])])
+    prediction = wait_for_result(window, images["lesion"])
+    panel = window.result_panel
+    assert prediction.top_class.name == "nevus" and prediction.review_advised
+    banner = panel.alert_banner
+    assert banner.isVisible()
+    words = panel.alert_text.text()
+    assert words.startswith("Review advised: melanoma 23% is above the alert threshold 12%")
+    assert "Most likely: nevus 61%" in words
+    assert "91% sensitivity on validation" in words  # the card's validated figure
+    assert panel.alert_point.text().startswith("Operating point: ")
+    assert "melanoma 90%" in panel.alert_point.text()
+    # above the chart, in the malignant colour
+    assert banner.geometry().bottom() < panel.chart.geometry().top()
+    assert "#c62828" in banner.styleSheet().lower()
+    colour = banner.grab().toImage().pixelColor(3, banner.height() // 2)
+    assert (colour.red(), colour.green(), colour.blue()) == (0xC6, 0x28, 0x28)
+    rows = {r.name: r for r in panel.chart.rows()}
+    assert rows["melanoma"].threshold == pytest.approx(0.12) and rows["melanoma"].alert
+    assert rows["nevus"].threshold is None and rows["nevus"].top
+    # every flagged class shows its threshold marker, reached or not
+    for name in ("basal cell carcinoma", "squamous cell carcinoma", "actinic keratosis"):
+        assert rows[name].threshold == pytest.approx(0.2) and not rows[name].alert
+    assert "alert threshold 12 % reached" in panel.chart.accessibleDescription()
+    assert "see the alert above" in panel.summary.text()
+    assert not panel.no_thresholds.isVisible()
+    assert window.image_list.item(0).text().startswith("⚠")
+
+    # a stricter operating point the card offers (80 %: threshold 30 %) clears the alert
+    window.apply_settings(0.8, "auto")
+    assert not banner.isVisible() and not window.current_prediction().review_advised
+    assert {r.name: r for r in panel.chart.rows()}["melanoma"].threshold == pytest.approx(0.3)
+    assert "80% target sensitivity" in panel.operating_point.text()
+    assert window.settings.sensitivity() == pytest.approx(0.8)
+
+
+def test_no_banner_below_threshold(make_window, qtbot, wait_for_result, make_fixed_model, images):
+    model = make_fixed_model("low-melanoma", {"ood_threshold": None}, nevus=0.8, melanoma=0.05)
+    window = make_window(model)
+    window.open_paths([str(images["lesion"])])
+    prediction = wait_for_result(window, images["lesion"])
+    assert not prediction.review_advised
+    assert not window.result_panel.alert_banner.isVisible()
+    assert window.result_panel.alert_text.text() == ""
+    rows = {r.name: r for r in window.result_panel.chart.rows()}
+    assert rows["melanoma"].threshold == pytest.approx(0.12) and not rows["melanoma"].alert
+
+
+def test_model_without_operating_points_says_so_plainly(
+    make_window, qtbot, wait_for_result, make_fixed_model, images
+):
+    model = make_fixed_model(
+        "no-points", {"ood_threshold": None, "operating_points": False}, nevus=0.61, melanoma=0.23
+    )
+    window = make_window(model)
+    panel = window.result_panel
+    assert panel.no_thresholds.isVisible()  # said as soon as the model is loaded
+    assert panel.no_thresholds.text() == NO_THRESHOLDS_TEXT
+    window.open_paths([str(images["lesion"])])
+    prediction = wait_for_result(window, images["lesion"])
+    assert not prediction.alerts_available
+    assert not panel.alert_banner.isVisible()
+    assert all(r.threshold is None for r in panel.chart.rows())
+    assert panel.no_thresholds.isVisible()
+    dialog = SettingsDialog(window.classifier.card, None, "auto", window)
+    assert not dialog.operating_combo.isEnabled()
+    assert "no validated alert threshold" in dialog.operating_details.text()
+
+
+def test_settings_offers_only_the_cards_operating_points(make_window, make_fixed_model):
+    model = make_fixed_model("points", {"ood_threshold": None}, nevus=0.61, melanoma=0.23)
+    window = make_window(model)
+    card = window.classifier.card
+    dialog = SettingsDialog(card, 0.95, "cpu", window)
+    offered = [dialog.operating_combo.itemData(i) for i in range(dialog.operating_combo.count())]
+    assert offered == [None, *card.available_sensitivities()]
+    assert dialog.sensitivity() == pytest.approx(0.95)
+    assert dialog.provider() == "cpu"
+    assert "Melanoma" in dialog.operating_details.text() and "5%" in dialog.operating_details.text()
+    dialog.operating_combo.setCurrentIndex(0)
+    assert dialog.sensitivity() is None

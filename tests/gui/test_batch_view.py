@@ -1,0 +1,170 @@
+"""The batch window, offscreen: rows arrive, filters and sorting, open_image, export, cancel, resume."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from skindesk.core.classifier import Classifier
+from skindesk.core.results import read_results_csv
+from skindesk.core.testmodels import build_test_model, test_card
+from skindesk.gui.batch_view import BatchWindow
+
+
+def _fill(folder: Path, count: int, size=(64, 48), seed=0) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for index in range(count):
+        # different mean colours, so the colour model spreads them over several classes
+        base = rng.integers(0, 256, size=3)
+        pixels = np.clip(base + rng.integers(-20, 20, size=(size[1], size[0], 3)), 0, 255)
+        path = folder / f"img_{index:04d}.jpg"
+        Image.fromarray(pixels.astype(np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def mixed_folder(tmp_path: Path) -> tuple[Path, int, int]:
+    """(folder, number of files, number of files that cannot be classified)."""
+    folder = tmp_path / "clinic"
+    _fill(folder, 8)
+    _fill(folder / "nested ü", 3, seed=1)
+    Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(folder / "läsion 病变.png")
+    (folder / "zero.jpg").write_bytes(b"")
+    (folder / "notes.jpg").write_text("not an image")
+    (folder / ".hidden.jpg").write_bytes(b"x")
+    return folder, 15, 3
+
+
+def _window(qtbot, classifier) -> BatchWindow:
+    window = BatchWindow(lambda: classifier)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def _run(qtbot, window: BatchWindow, *args, timeout: int = 15000, **kwargs) -> str:
+    with qtbot.waitSignal(window.run_finished, timeout=timeout) as blocker:
+        assert window.start(*args, **kwargs), window.last_message
+    return blocker.args[0]
+
+
+def test_run_fills_table_and_csv_filters_sorts_and_opens(qtbot, tmp_path, colour_model, mixed_folder):
+    folder, files, bad = mixed_folder
+    classifier = Classifier(colour_model, provider="cpu", threads=1)
+    window = _window(qtbot, classifier)
+    output = tmp_path / "out.csv"
+    assert _run(qtbot, window, str(folder), str(output)) == "done"
+
+    rows = window.model.rows
+    assert len(rows) == files and len({r.file for r in rows}) == files
+    assert [r.file for r in read_results_csv(output).rows] == [r.file for r in rows]
+    assert "Done: 15 files" in window.last_message
+    assert "3 could not be read" in window.counts_label.text()
+
+    window.set_filter(flag="error")
+    assert len(window.visible_rows()) == bad and all(r.error for r in window.visible_rows())
+    top = next(r.top_class for r in rows if r.ok)
+    window.set_filter(class_name=top)
+    shown = window.visible_rows()
+    assert shown and all(r.top_class == top for r in shown)
+    assert len(shown) == sum(r.top_class == top for r in rows)
+    assert f"{top} {len(shown)}" in window.counts_label.text()
+
+    window.set_filter()
+    window.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+    probabilities = [r.top_probability for r in window.visible_rows() if r.ok]
+    assert probabilities == sorted(probabilities, reverse=True)
+
+    index = window.proxy.index(0, 0)
+    rect = window.table.visualRect(index)
+    with qtbot.waitSignal(window.open_image, timeout=2000) as opened:
+        qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert opened.args == [window.visible_rows()[0].file]
+
+    exported = tmp_path / "export.csv"
+    assert window.export_csv(str(exported))
+    assert len(read_results_csv(exported).rows) == files
+    assert not window.export_csv(str(exported))  # never silently replaced
+    assert "already exists" in window.last_message
+
+
+def test_review_advised_count_and_filter(qtbot, tmp_path, make_fixed_model):
+    folder = tmp_path / "benign"
+    _fill(folder, 4)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 nope")
+    model = make_fixed_model("review", nevus=0.70, melanoma=0.16)  # 0.16 >= 0.12 (90 %)
+    classifier = Classifier(model, provider="cpu", threads=1)
+    window = _window(qtbot, classifier)
+    _run(qtbot, window, str(folder), str(tmp_path / "r.csv"))
+    assert all(r.top_class == "nevus" for r in window.model.rows if r.ok)
+    assert window.review_label.text() == "Review advised: 4"
+    window.set_filter(flag="review")
+    assert len(window.visible_rows()) == 4
+    assert all(r.alerts == ("melanoma:0.16>=0.12",) for r in window.visible_rows())
+
+    classifier.set_sensitivity(0.8)  # melanoma threshold 0.30: no alert
+    window2 = _window(qtbot, classifier)
+    _run(qtbot, window2, str(folder), str(tmp_path / "r80.csv"))
+    assert window2.review_label.text() == "Review advised: 0"
+    window2.set_filter(flag="review")
+    assert window2.visible_rows() == []
+
+
+def _decode_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("skindesk-decode")]
+
+
+def test_cancel_stops_quickly_keeps_rows_and_continue_finishes(qtbot, tmp_path):
+    folder = tmp_path / "archive"
+    paths = _fill(folder, 160, size=(320, 240))
+    model = build_test_model(tmp_path / "m224.onnx", test_card(size=224))
+    classifier = Classifier(model, provider="cpu", threads=1)
+    window = _window(qtbot, classifier)
+    output = tmp_path / "run.csv"
+    assert window.start(str(folder), str(output))
+    assert window.running and window.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: len(window.model.rows) >= 10, timeout=10000)
+
+    with qtbot.waitSignal(window.run_finished, timeout=5000) as blocker:
+        cancelled_at = time.monotonic()
+        qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+    assert time.monotonic() - cancelled_at < 1.0
+    assert blocker.args == ["cancelled"]
+    assert not window.running and "Continue previous run" in window.last_message
+    kept = window.model.rows
+    assert 10 <= len(kept) < len(paths)
+    assert [r.file for r in read_results_csv(output).rows] == [r.file for r in kept]
+    qtbot.waitUntil(lambda: not _decode_threads(), timeout=1000)
+
+    assert window.continue_button.isEnabled()
+    with qtbot.waitSignal(window.run_finished, timeout=20000) as blocker:
+        qtbot.mouseClick(window.continue_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == ["done"]
+    files = [r.file for r in read_results_csv(output).rows]
+    assert files == [str(p) for p in paths]  # every file once, in order
+    assert [r.file for r in window.model.rows] == files
+
+
+def test_start_refusals_are_explained(qtbot, tmp_path, colour_model):
+    window = _window(qtbot, None)
+    assert not window.start(str(tmp_path))
+    assert "No model" in window.last_message
+    classifier = Classifier(colour_model, provider="cpu", threads=1)
+    window = _window(qtbot, classifier)
+    existing = tmp_path / "existing.csv"
+    existing.write_text("keep me\n")
+    _fill(tmp_path / "f", 1)
+    assert not window.start(str(tmp_path / "f"), str(existing))
+    assert "already exists" in window.last_message and existing.read_text() == "keep me\n"
+    assert not window.start(str(tmp_path / "missing"))
+    assert "not a folder" in window.last_message

@@ -1,0 +1,1 @@
+"""SkinDesk training: data audit, leakage-safe splits, Keras models, evaluation, ONNX export."""

@@ -361,6 +361,7 @@ def _train(args: Namespace, out: Path, log: Callable[[str], None]) -> int:
     seed = int(getattr(args, "seed", 42))
     records = load_dataset(args.data)
     log(f"{args.data}: {len(records)} images")
+    class_names = sorted({r.label for r in records})  # before exclusion: the dataset's classes
     excluded: dict[str, str] = {}
     if not getattr(args, "no_exclude_flagged", False):
         from .audit import flagged_images
@@ -384,7 +385,6 @@ def _train(args: Namespace, out: Path, log: Callable[[str], None]) -> int:
     else:
         split = make_split(records, seed)
         save_split(split, split_path)
-    class_names = sorted({r.label for r in records})
     index = {name: i for i, name in enumerate(class_names)}
     log("split: " + ", ".join(f"{k} {len(v)}" for k, v in split.items()) + f"; classes {class_names}")
     used = [r for part in split.values() for r in part]

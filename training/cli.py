@@ -75,15 +75,16 @@ def _add_train(subparsers: Any) -> None:
                         help="keep images the audit flags (conflicts, duplicates, unreadable) (default: excluded)")
     parser.add_argument("--image-size", type=int, default=None,
                         help="input side for mobilenetv2 (default: its own; seed is fixed at 128)")
-    parser.add_argument("--head-epochs", type=int, default=None, help="mobilenetv2 head warm-up epochs (default: its own)")
-    parser.add_argument("--fine-tune-epochs", type=int, default=None, help="mobilenetv2 fine-tuning epochs (default: its own)")
+    parser.add_argument("--head-epochs", type=int, default=None, help="mobilenetv2 head warm-up epochs on pooled features (default: 40)")
+    parser.add_argument("--fine-tune-epochs", type=int, default=None, help="mobilenetv2 fine-tuning epochs of the top blocks (default: 8)")
+    parser.add_argument("--views", type=int, default=None, help="mobilenetv2 augmented views cached per training image (default: 5)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="learning rate (default: 1e-3 Adam for seed; the transfer model's own)")
     parser.set_defaults(func=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    for name in ("epochs", "batch_size", "limit", "image_size", "head_epochs", "fine_tune_epochs"):
+    for name in ("epochs", "batch_size", "limit", "image_size", "head_epochs", "fine_tune_epochs", "views"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ExportError", "export_onnx", "check_parity"]
+__all__ = ["ExportError", "export_onnx", "check_parity", "add_parser", "run"]
 
 OUTPUT_ORDER = ("probabilities", "class_activation_maps", "ood_score")
 
@@ -123,3 +123,33 @@ def check_parity(model: Any, onnx_path: str | Path, batch: np.ndarray, tolerance
     if not np.array_equal(expected[first].argmax(-1), got[first].reshape(expected[first].shape).argmax(-1)):
         raise ExportError("parity check failed: top-1 classes differ between Keras and onnxruntime")
     return worst
+
+
+def add_parser(subparsers: Any) -> Any:
+    """``skindesk-train export RUN_DIR``: export a mobilenetv2 run's best weights again."""
+    parser = subparsers.add_parser(
+        "export", help="re-export a mobilenetv2 run folder to ONNX (calibrate, thresholds, card)",
+        description="Load RUN_DIR's best weights, fit the temperature, OOD threshold and alert "
+                    "operating points on its validation split, export RUN_DIR/model.onnx with "
+                    "parity check, and evaluate it on the test split.")
+    parser.add_argument("run_dir", help="folder of a `skindesk-train train --arch mobilenetv2` run")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: Any) -> int:
+    import json
+    from argparse import Namespace
+
+    run_dir = Path(args.run_dir)
+    settings_file = run_dir / "run_args.json"
+    if not settings_file.is_file():
+        raise ValueError(f"{run_dir}: not a mobilenetv2 run folder (no run_args.json)")
+    settings = json.loads(settings_file.read_text(encoding="utf-8"))
+    if settings.get("arch") not in (None, "mobilenetv2"):
+        raise ValueError(f"{run_dir}: export re-runs mobilenetv2 runs; seed runs export when "
+                         "they finish training")
+    settings.update(out=str(run_dir), export_only=True, resume=True)
+    from .pipeline import TransferRun
+
+    return TransferRun(Namespace(**settings)).export_only()

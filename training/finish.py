@@ -19,7 +19,7 @@ from skindesk.core.modelcard import DEFAULT_DISCLAIMER, FORMAT_VERSION
 
 from . import metrics as M
 from .features import view_tensor
-from .transfer import PREPROCESSING, inference_model
+from .transfer import inference_model
 
 __all__ = ["finish_run", "calibrate", "build_card"]
 
@@ -69,11 +69,11 @@ def build_card(run: Any, calibration: dict[str, Any], ood_threshold: float,
         "version": "1.0",
         "architecture": "mobilenetv2 (ImageNet), top blocks fine-tuned, linear head on pooled features",
         "classes": class_entries(run.class_names),
-        "input": {"name": "input", "layout": "NHWC", "height": PREPROCESSING.height,
-                  "width": PREPROCESSING.width, "channels": 3, "dtype": "float32"},
+        "input": {"name": "input", "layout": "NHWC", "height": run.spec.height,
+                  "width": run.spec.width, "channels": 3, "dtype": "float32"},
         "outputs": {"probabilities": "probabilities", "class_activation_maps": "class_activation_maps",
                     "ood_score": "ood_score"},
-        "preprocessing": PREPROCESSING.to_dict(),
+        "preprocessing": run.spec.to_dict(),
         "training_data": {
             "description": "ISIC images: HAM10000 (200x150) and ISIC 2017 (256x256), "
                            "lesion-grouped stratified split",
@@ -158,7 +158,7 @@ def finish_run(run: Any) -> Path:
         {"calibration": calibration, "ood_threshold": ood_threshold}, indent=1))
     model = inference_model(run.base, run.head, temperature)
     parity = np.stack([t for r in run.split["validation"][:16]
-                       if (t := view_tensor(r, "clean", PREPROCESSING)) is not None])
+                       if (t := view_tensor(r, "clean", run.spec)) is not None])
     path = export_onnx(model, card, run.out / "model.onnx", parity)
     run.log(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), parity checked")
     # Evaluate through the app's own code path, on the untouched test split.

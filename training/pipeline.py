@@ -12,6 +12,7 @@ import random
 import time
 from argparse import Namespace
 from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,13 @@ class TransferRun:
         self.fine_epochs = int(getattr(args, "fine_tune_epochs", None) or getattr(args, "epochs", None) or 8)
         self.lr = float(getattr(args, "learning_rate", None) or 1e-4)
         self.weights = getattr(args, "weights", None)
+        size = getattr(args, "image_size", None) or PREPROCESSING.height
+        self.spec = replace(PREPROCESSING, height=size, width=size)
+        self.strategy = getattr(args, "strategy", None) or "default"
+        started = (self.out / "split.json").exists()
+        if started and not getattr(args, "resume", False) and not getattr(args, "export_only", False):
+            raise ValueError(f"{self.out} already holds a run; pass --resume to continue it, or "
+                             "choose another --out")
         self.log_file = open(self.out / "train.log", "a", encoding="utf-8")  # noqa: SIM115
 
     def log(self, message: str) -> None:
@@ -103,7 +111,16 @@ class TransferRun:
     def build(self) -> None:
         keras = _keras()
         keras.utils.set_random_seed(self.seed)
-        self.base = build_backbone(PREPROCESSING.height, self.weights)
+        if self.strategy == "mirrored":
+            import tensorflow as tf
+
+            with tf.distribute.MirroredStrategy().scope():
+                self._build(keras)
+        else:
+            self._build(keras)
+
+    def _build(self, keras: Any) -> None:
+        self.base = build_backbone(self.spec.height, self.weights)
         cut = self.base.get_layer(CUT_LAYER).output
         self.lower = keras.Model(self.base.input, cut, name="lower")
         self.upper = keras.Model(cut, self.base.output, name="upper")
@@ -122,10 +139,10 @@ class TransferRun:
     def cache_all(self) -> None:
         train_views = ["clean"] + [f"aug{k}" for k in range(self.views)]
         t0 = time.time()
-        cache_views(self.split["train"], train_views, self.encode, PREPROCESSING,
+        cache_views(self.split["train"], train_views, self.encode, self.spec,
                     self.cache / "train", self.seed)
         evaluation = self.split["validation"] + self.split["test"]
-        cache_views(evaluation, EVAL_VIEWS, self.encode, PREPROCESSING, self.cache / "eval", self.seed)
+        cache_views(evaluation, EVAL_VIEWS, self.encode, self.spec, self.cache / "eval", self.seed)
         self.log(f"feature cache ready ({format_seconds(time.time() - t0)})")
         n_train, n_val = len(self.split["train"]), len(self.split["validation"])
         self.train_views = [load_view(self.cache / "train", v, n_train) for v in train_views]
@@ -242,15 +259,31 @@ class TransferRun:
 
     def config(self) -> dict[str, Any]:
         """The training configuration recorded in the model card."""
-        return {"arch": "mobilenetv2", "cut_layer": CUT_LAYER, "image_size": PREPROCESSING.height,
+        return {"arch": "mobilenetv2", "cut_layer": CUT_LAYER, "image_size": self.spec.height,
                 "augmented_views": self.views, "head_epochs": self.head_epochs,
                 "fine_tune_epochs": self.fine_epochs, "learning_rate": self.lr,
                 "batch_size": self.batch, "class_weights": "balanced", "seed": self.seed,
                 "weights": str(self.weights) if self.weights else None}
 
+    def export_only(self) -> int:
+        """Re-run calibration, thresholds, export and evaluation from a run's best weights."""
+        if not (self.out / "best.weights.h5").exists():
+            raise ValueError(f"{self.out}: no best.weights.h5 yet; train (or --resume) first")
+        self.prepare_data()
+        self.build()
+        self.cache_all()
+        self.warm_up_head()
+        self.trainer.load_weights(self.out / "best.weights.h5")
+        from .finish import finish_run
+
+        finish_run(self)
+        return 0
+
     def run(self) -> int:
         t0 = time.time()
         self.log(f"skindesk-train train --arch mobilenetv2: {vars(self.args)}")
+        settings = {k: v for k, v in vars(self.args).items() if k != "func"}
+        (self.out / "run_args.json").write_text(json.dumps(settings, indent=1, default=str))
         self.prepare_data()
         self.build()
         self.cache_all()

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..core.batch import DEFAULT_BATCH_SIZE, Progress, classify_files, default_workers, find_images
-from ..core.classifier import PROVIDER_CHOICES
 from ..core.errors import SkinDeskError
+from .options import add_model_options, model_path
 from ..core.results import (
     CsvResultWriter,
     ModelInfo,
@@ -35,20 +35,10 @@ from ..core.results import (
     rows_to_json,
 )
 
-__all__ = ["add_parser", "run", "main", "default_model_path", "ProgressLine"]
+__all__ = ["add_parser", "run", "main", "ProgressLine"]
 
 FORMATS = ("table", "csv", "json")
 DEFAULT_TOP_K = 3
-
-
-def default_model_path() -> Path:
-    """The shipped model (``skindesk.paths`` when present, else the repository's copy)."""
-    try:
-        from .. import paths  # type: ignore[attr-defined]
-
-        return Path(paths.default_model_path())
-    except (ImportError, AttributeError):
-        return Path(__file__).resolve().parents[2] / "resources" / "models" / "skindesk.onnx"
 
 
 def _positive_int(text: str) -> int:
@@ -58,18 +48,6 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def _sensitivity(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number such as 0.9") from None
-    if value > 1.0:
-        value /= 100.0  # "90" means 90 %
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a sensitivity between 0 and 1")
     return value
 
 
@@ -113,19 +91,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--overwrite", action="store_true",
         help="replace an existing --output file (default: off; an existing file is refused)",
     )
-    parser.add_argument(
-        "-m", "--model", metavar="FILE", default=None,
-        help=f"ONNX model file (default: the shipped model, {default_model_path()})",
-    )
-    parser.add_argument(
-        "--provider", choices=PROVIDER_CHOICES, default="auto",
-        help="execution provider: auto = CUDA when it really loads, else CPU (default: auto)",
-    )
-    parser.add_argument(
-        "--sensitivity", type=_sensitivity, default=None, metavar="S",
-        help="operating point for malignancy alerts: a target sensitivity the model card "
-        "validated, e.g. 0.9 (default: the card's defaults, e.g. melanoma 0.9, others 0.85)",
-    )
+    add_model_options(parser)
     parser.add_argument(
         "--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
         help=f"images per inference call (default: {DEFAULT_BATCH_SIZE})",
@@ -243,14 +209,14 @@ def run(args: argparse.Namespace) -> int:
     if output is not None and fmt != "csv" and output.exists() and not args.overwrite:
         return _error(f"{output} already exists; use --overwrite to replace it or choose another file")
 
-    model_path = Path(args.model) if args.model else default_model_path()
-    if not model_path.exists():
-        hint = "" if args.model else " (the shipped model is missing; give one with --model FILE)"
-        return _error(f"model {model_path}: file not found{hint}")
+    try:
+        model_file = model_path(args)
+    except SkinDeskError as error:
+        return _error(str(error))
     try:
         from ..core.classifier import Classifier
 
-        classifier = Classifier(model_path, provider=args.provider, sensitivity=args.sensitivity)
+        classifier = Classifier(model_file, provider=args.provider, sensitivity=args.sensitivity)
     except (SkinDeskError, ValueError) as error:
         return _error(str(error))
     if classifier.provider_note and args.provider == "cuda":

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SkinDeskError
+from .options import add_model_options, model_path
 
 __all__ = ["add_parser", "run", "describe", "format_text"]
 
@@ -26,8 +27,6 @@ _WIDTH = 96
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``info`` on the top-level parser's subparsers."""
-    from ..paths import default_model_path
-
     parser = subparsers.add_parser(
         "info",
         help="show the model card, integrity and execution provider",
@@ -37,31 +36,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "and the validated alert operating points."
         ),
     )
-    parser.add_argument(
-        "--model", metavar="FILE", type=Path, default=None,
-        help=f"ONNX model file (default: the bundled model, {default_model_path()})",
-    )
-    parser.add_argument(
-        "--provider", choices=("auto", "cuda", "cpu"), default="auto",
-        help="execution provider: auto tries CUDA then CPU (default: auto)",
-    )
+    add_model_options(parser, sensitivity=False)
     parser.add_argument(
         "--json", action="store_true",
         help="print one JSON object instead of text (default: text)",
     )
     parser.set_defaults(func=run)
     return parser
-
-
-def _model_path(args: argparse.Namespace) -> Path:
-    from ..paths import default_model_path
-
-    if args.model is not None:
-        return Path(args.model)
-    path = default_model_path()
-    if not path.exists():
-        raise SkinDeskError(f"no model installed at {path}; pass --model FILE")
-    return path
 
 
 def describe(model_path: str | Path, provider: str = "auto") -> dict[str, Any]:
@@ -241,7 +222,7 @@ def format_text(info: Mapping[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the model information; ``SkinDeskError`` propagates to the CLI's one-line error."""
-    info = describe(_model_path(args), provider=args.provider)
+    info = describe(model_path(args), provider=args.provider)
     if args.json:
         json.dump(info, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")

@@ -16,32 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parser", "run", "default_model_path"]
+from .options import add_model_options, model_path
+
+__all__ = ["add_parser", "run"]
 
 EXIT_OK = 0
 EXIT_ERROR = 2
-
-
-def default_model_path() -> Path:
-    """The shipped model (``skindesk.paths`` when present, else the repository's copy)."""
-    try:
-        from .. import paths
-
-        return Path(paths.default_model_path())
-    except (ImportError, AttributeError):
-        return Path(__file__).resolve().parents[2] / "resources" / "models" / "skindesk.onnx"
-
-
-def _sensitivity(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number such as 0.9") from None
-    if value > 1.0:
-        value /= 100.0  # "90" means 90 %
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a sensitivity between 0 and 1")
-    return value
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -88,15 +68,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     model.add_argument("--heatmap", action=argparse.BooleanOptionalAction, default=True,
                        help="show the heat map beside the image when the model gives one "
                             "(default: on)")
-    model.add_argument("--model", type=Path, default=None, metavar="FILE",
-                       help=f"ONNX model file (default: the shipped model, {default_model_path()})")
-    model.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto",
-                       help="execution provider: auto = CUDA when it really loads, else CPU "
-                            "(default: auto)")
-    model.add_argument("--sensitivity", type=_sensitivity, default=None, metavar="S",
-                       help="operating point for malignancy alerts: a target sensitivity the "
-                            "model card validated, e.g. 0.9 (default: the card's defaults, "
-                            "90%% for melanoma, 85%% for the others)")
+    add_model_options(model)
     parser.set_defaults(func=run)
     return parser
 
@@ -154,9 +126,8 @@ def _single(args: argparse.Namespace, output: Path) -> int:
     if not patient.patient_id:
         raise ReportError("--patient-id is required for a single-image report")
     image_path = Path(args.image)
-    model_path = args.model or default_model_path()
-    classifier = Classifier(model_path, provider=args.provider, sensitivity=args.sensitivity)
-    image = load_image(image_path)
+    classifier = Classifier(model_path(args), provider=args.provider, sensitivity=args.sensitivity)
+    image = load_image(image_path, draft_size=classifier.draft_size)
     prediction = classifier.predict_image(image, str(image_path))
     heatmap = caption = None
     if args.heatmap:

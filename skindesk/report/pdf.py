@@ -15,8 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -52,31 +51,6 @@ _SHIPPED_FAMILIES: list[str] | None = None
 
 
 # -- Qt set-up --------------------------------------------------------------------------
-@contextmanager
-def _none_refcount_guard() -> Iterator[None]:
-    """Undo PySide6 6.12's lost references to ``None`` (Python < 3.12 only).
-
-    On Python 3.11, every call of a PySide6 6.12 method that returns nothing (``setPen``,
-    ``setFont``, ...) takes one reference from ``None`` without giving it back; a few thousand
-    such calls per page would soon make ``None``'s count reach zero and abort the interpreter
-    ("none_dealloc"). Python 3.12 made ``None`` immortal, so nothing is needed there.
-    """
-    if sys.version_info >= (3, 12):
-        yield
-        return
-    before = sys.getrefcount(None)
-    try:
-        yield
-    finally:
-        lost = before - sys.getrefcount(None)
-        if lost > 0:
-            import ctypes
-
-            increment = ctypes.pythonapi.Py_IncRef
-            increment.argtypes = [ctypes.py_object]
-            for _ in range(lost):
-                increment(None)
-
 def ensure_gui_application() -> Any:
     """The running ``QGuiApplication`` (the app's), or a new one; offscreen when no display."""
     global _APP
@@ -692,8 +666,7 @@ def write_report_pdf(content: ReportContent, path: str | Path, *, paper: str | N
         finally:
             painter.end()
 
-    with _none_refcount_guard():
-        return _write_atomically(path, overwrite, draw)
+    return _write_atomically(path, overwrite, draw)
 
 
 def _footer(disclaimer: str) -> str:
@@ -768,5 +741,4 @@ def write_batch_report_pdf(content: BatchContent, path: str | Path, *, paper: st
         finally:
             painter.end()
 
-    with _none_refcount_guard():
-        return _write_atomically(path, overwrite, draw)
+    return _write_atomically(path, overwrite, draw)

@@ -63,8 +63,9 @@ def test_bad_destinations_are_named(content, tmp_path, name, problem) -> None:  
 
 
 def test_writing_reports_does_not_drain_none(content, tmp_path) -> None:  # noqa: ANN001
-    """Regression: PySide6 6.12 on Python 3.11 loses a reference to None per void call; after
-    a few dozen reports the interpreter aborted at exit with 'none_dealloc'."""
+    """Regression: PySide6 6.12.0 on Python 3.11 loses a reference to None per void call; after
+    a few dozen reports the interpreter aborted with 'none_dealloc'. pyproject.toml pins
+    PySide6 below 6.12; this fails if a release with the bug comes back."""
     import sys
 
     write_report_pdf(content, tmp_path / "warm-up.pdf")

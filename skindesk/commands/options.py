@@ -1,0 +1,55 @@
+"""Command-line options shared by the verbs that run a model (--model, --provider, --sensitivity)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..core.classifier import PROVIDER_CHOICES
+from ..core.errors import SkinDeskError
+from ..paths import default_model_path
+
+__all__ = ["add_model_options", "sensitivity_value", "model_path"]
+
+
+def sensitivity_value(text: str) -> float:
+    """Parse an operating point: ``0.9`` or ``90`` (percent) → 0.9."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number such as 0.9") from None
+    if value > 1.0:
+        value /= 100.0  # "90" means 90 %
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a sensitivity between 0 and 1")
+    return value
+
+
+def add_model_options(parser: Any, *, sensitivity: bool = True) -> None:
+    """Add --model, --provider and (optionally) --sensitivity to a parser or argument group."""
+    parser.add_argument(
+        "-m", "--model", metavar="FILE", type=Path, default=None,
+        help=f"ONNX model file (default: the shipped model, {default_model_path()})",
+    )
+    parser.add_argument(
+        "--provider", choices=PROVIDER_CHOICES, default="auto",
+        help="execution provider: auto = CUDA when it really loads, else CPU (default: auto)",
+    )
+    if sensitivity:
+        parser.add_argument(
+            "--sensitivity", type=sensitivity_value, default=None, metavar="S",
+            help="operating point for malignancy alerts: a target sensitivity the model card "
+            "validated, e.g. 0.9 (default: the card's defaults, 90%% for melanoma, 85%% for "
+            "the others)",
+        )
+
+
+def model_path(args: argparse.Namespace) -> Path:
+    """``--model``, or the shipped model; a clear error when neither exists."""
+    if args.model is not None:
+        return Path(args.model)
+    path = default_model_path()
+    if not path.exists():
+        raise SkinDeskError(f"no model installed at {path}; pass --model FILE")
+    return path

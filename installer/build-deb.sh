@@ -77,7 +77,7 @@ INSTALLED_KB="$(du -sk "$STAGE" | cut -f1)"
 
 # Offscreen and X11 (xcb) Qt need these; the bundle carries Qt itself. Wayland sessions use the
 # xcb plugin through XWayland unless the Wayland client libraries (Recommends) are present.
-DEPENDS="libc6 (>= ${GLIBC:-2.28}), libstdc++6, libgcc-s1, zlib1g, libegl1, libgl1, libopengl0,
+DEPENDS="libc6 (>= ${GLIBC:-2.28}), libstdc++6, libgcc-s1, zlib1g, libegl1, libgl1,
  libxkbcommon0, libfontconfig1, libfreetype6, libdbus-1-3, libglib2.0-0t64 | libglib2.0-0,
  libx11-6, libx11-xcb1, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-image0,
  libxcb-render-util0, libxcb-randr0, libxcb-shape0, libxcb-xfixes0, libxcb-sync1, libxcb-xkb1,

@@ -118,6 +118,49 @@ def _compact(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def cross_source_probe(run: Any) -> dict[str, Any]:
+    """Frozen ImageNet features + logistic regression trained on one source, scored on the other.
+
+    FACTS.md: across dermatoscopes, melanoma-vs-nevus AUC ranked recipes the way a third clinic's
+    device did, where same-clinic figures did not. Fine-tuning on both sources would hide that,
+    so this probe uses the frozen backbone (as the head warm-up does), class-balanced, C = 0.01.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    from .transfer import CUT_LAYER, _keras, build_backbone
+
+    keras = _keras()
+    base = build_backbone(run.spec.height, run.weights)
+    cut = base.get_layer(CUT_LAYER).output
+    pooled_model = keras.Model(cut, keras.layers.GlobalAveragePooling2D()(base.output))
+    pooled = {"train": pooled_model.predict(run.train_views[0], batch_size=128, verbose=0),
+              "eval": pooled_model.predict(run.eval_views["clean"], batch_size=128, verbose=0)}
+    records = {"train": run.split["train"], "eval": run.split["validation"] + run.split["test"]}
+    mel, nev = run.index.get("melanoma"), run.index.get("nevus")
+    result: dict[str, Any] = {"method": "frozen ImageNet MobileNetV2 features, logistic "
+                              "regression C=0.01 balanced, melanoma vs nevus"}
+    sources = sorted({r.source or "unknown" for r in run.records})
+    for train_source in sources:
+        for test_source in sources:
+            if train_source == test_source:
+                continue
+            pick = [i for i, r in enumerate(records["train"]) if r.source == train_source
+                    and run.index[r.label] in (mel, nev)]
+            test = [i for i, r in enumerate(records["eval"]) if r.source == test_source
+                    and run.index[r.label] in (mel, nev)]
+            y_train = np.array([run.index[records["train"][i].label] == mel for i in pick])
+            y_test = np.array([run.index[records["eval"][i].label] == mel for i in test])
+            if len(set(y_train)) < 2 or len(set(y_test)) < 2:
+                continue
+            model = LogisticRegression(C=0.01, class_weight="balanced", max_iter=2000)
+            model.fit(pooled["train"][pick], y_train)
+            scores = model.predict_proba(pooled["eval"][test])[:, 1]
+            result[f"{train_source}->{test_source}"] = {
+                "melanoma_vs_nevus_auc": M.binary_auc(scores, y_test),
+                "train_images": len(pick), "test_images": len(test)}
+    return result
+
+
 def finish_run(run: Any) -> Path:
     """Calibrate, choose thresholds, export ``model.onnx``, evaluate on test, embed metrics."""
     from skindesk.core.classifier import Classifier
@@ -153,6 +196,11 @@ def finish_run(run: Any) -> Path:
                        "views": "original + rescaled"},
         "frozen_feature_baseline_validation_balanced_accuracy": getattr(run, "baseline", None),
     }
+    try:
+        metrics["cross_source_frozen_features"] = cross_source_probe(run)
+        run.log(f"cross-source probe: {metrics['cross_source_frozen_features']}")
+    except Exception as error:  # noqa: BLE001 - a probe must not lose a finished training run
+        run.log(f"cross-source probe failed: {error}")
     card = build_card(run, calibration, ood_threshold, points, metrics)
     (run.out / "calibration.json").write_text(json.dumps(
         {"calibration": calibration, "ood_threshold": ood_threshold}, indent=1))

@@ -80,6 +80,8 @@ class Classifier:
         import onnxruntime as ort
 
         ort.set_default_logger_severity(3)
+        if hasattr(ort, "disable_telemetry_events"):
+            ort.disable_telemetry_events()  # Windows builds emit ETW telemetry unless told not to
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

@@ -53,7 +53,9 @@ BODY_SITES = (
 
 def report_settings() -> QSettings:
     """SkinDesk's settings store (the same INI file as the rest of the app)."""
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "SkinDesk", "SkinDesk")
+    from .settings import APPLICATION, ORGANISATION
+
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
 
 
 def _folder(settings: QSettings) -> Path:

@@ -14,8 +14,10 @@ from PySide6.QtCore import QByteArray, QSettings
 
 __all__ = ["ORGANISATION", "APPLICATION", "AppSettings", "MAX_RECENT"]
 
-ORGANISATION = "SkinDesk"
-APPLICATION = "SkinDesk"
+# Lower case so the INI file lands in the same folder as ``skindesk.paths.user_config_dir()``
+# (Linux: ~/.config/skindesk/skindesk.ini); the display name stays "SkinDesk".
+ORGANISATION = "skindesk"
+APPLICATION = "skindesk"
 MAX_RECENT = 10
 
 

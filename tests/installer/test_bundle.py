@@ -200,7 +200,7 @@ def test_frozen_gui_starts_offscreen_and_quits_cleanly(bundle: Path, tmp_path: P
     assert result.returncode == 0, result.stdout + result.stderr
     assert "smoke test: window shown, model loaded" in result.stdout, result.stdout + result.stderr
     # Settings went to the user's configuration folder, nowhere near the install folder.
-    assert (home / "config" / "SkinDesk" / "SkinDesk.ini").is_file()
+    assert (home / "config" / "skindesk" / "skindesk.ini").is_file()
 
 
 def _installed(package: str) -> bool:

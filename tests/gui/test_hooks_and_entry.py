@@ -88,7 +88,8 @@ def test_main_opens_the_given_images(monkeypatch, qtbot, colour_model, images):
     window = seen["window"]
     assert window.model_path == colour_model
     assert window._current_entry().path == str(images["noise"].absolute())
-    assert QApplication.instance().organizationName() == "SkinDesk"
+    assert QApplication.instance().organizationName() == "skindesk"
+    assert QApplication.instance().applicationDisplayName() == "SkinDesk"
 
 
 def test_actions_have_shortcuts_and_widgets_accessible_names(make_window, colour_model):

@@ -77,6 +77,10 @@ def _add_train(subparsers: Any) -> None:
                         help="input side for mobilenetv2 (default: its own; seed is fixed at 128)")
     parser.add_argument("--head-epochs", type=int, default=None, help="mobilenetv2 head warm-up epochs on pooled features (default: 40)")
     parser.add_argument("--fine-tune-epochs", type=int, default=None, help="mobilenetv2 fine-tuning epochs of the top blocks (default: 8)")
+    parser.add_argument("--cut-layer", default=None,
+                        help="mobilenetv2: the backbone layer below which weights stay frozen and "
+                             "features are cached (default: block_13_project_BN; block_9_add "
+                             "fine-tunes blocks 10-16)")
     parser.add_argument("--views", type=int, default=None, help="mobilenetv2 augmented views cached per training image (default: 5)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="learning rate (default: 1e-3 Adam for seed; the transfer model's own)")

@@ -127,11 +127,11 @@ def cross_source_probe(run: Any) -> dict[str, Any]:
     """
     from sklearn.linear_model import LogisticRegression
 
-    from .transfer import CUT_LAYER, _keras, build_backbone
+    from .transfer import _keras, build_backbone
 
     keras = _keras()
     base = build_backbone(run.spec.height, run.weights)
-    cut = base.get_layer(CUT_LAYER).output
+    cut = base.get_layer(run.cut_layer).output
     pooled_model = keras.Model(cut, keras.layers.GlobalAveragePooling2D()(base.output))
     pooled = {"train": pooled_model.predict(run.train_views[0], batch_size=128, verbose=0),
               "eval": pooled_model.predict(run.eval_views["clean"], batch_size=128, verbose=0)}

@@ -53,6 +53,7 @@ class TransferRun:
         size = getattr(args, "image_size", None) or PREPROCESSING.height
         self.spec = replace(PREPROCESSING, height=size, width=size)
         self.strategy = getattr(args, "strategy", None) or "default"
+        self.cut_layer = getattr(args, "cut_layer", None) or CUT_LAYER
         started = (self.out / "split.json").exists()
         if started and not getattr(args, "resume", False) and not getattr(args, "export_only", False):
             raise ValueError(f"{self.out} already holds a run; pass --resume to continue it, or "
@@ -121,7 +122,7 @@ class TransferRun:
 
     def _build(self, keras: Any) -> None:
         self.base = build_backbone(self.spec.height, self.weights)
-        cut = self.base.get_layer(CUT_LAYER).output
+        cut = self.base.get_layer(self.cut_layer).output
         self.lower = keras.Model(self.base.input, cut, name="lower")
         self.upper = keras.Model(cut, self.base.output, name="upper")
         self.head = build_head(len(self.class_names))
@@ -137,6 +138,14 @@ class TransferRun:
                                for i in range(0, len(batch), 64)])
 
     def cache_all(self) -> None:
+        signature = {"cut_layer": self.cut_layer, "image_size": self.spec.height, "seed": self.seed,
+                     "weights": str(self.weights)}
+        self.cache.mkdir(parents=True, exist_ok=True)
+        signature_file = self.cache / "signature.json"
+        if signature_file.exists() and json.loads(signature_file.read_text()) != signature:
+            raise ValueError(f"{self.cache} holds features of another backbone cut, size, seed or "
+                             "weights; use another --cache-dir")
+        signature_file.write_text(json.dumps(signature))
         train_views = ["clean"] + [f"aug{k}" for k in range(self.views)]
         t0 = time.time()
         cache_views(self.split["train"], train_views, self.encode, self.spec,
@@ -163,8 +172,11 @@ class TransferRun:
     def warm_up_head(self) -> None:
         keras = _keras()
         path = self.out / "head_warmup.weights.h5"
+        summary = self.out / "head_warmup.json"
         if path.exists():
             self.head_trainer.load_weights(path)
+            if summary.exists():
+                self.baseline = json.loads(summary.read_text())["validation_balanced_accuracy"]
             self.log("head warm-up: loaded")
             return
         t0 = time.time()
@@ -190,6 +202,8 @@ class TransferRun:
                          f"rescaled {scores[1]:.3f}")
         self.head.set_weights(best_weights)
         self.head_trainer.save_weights(path)
+        summary.write_text(json.dumps({"validation_balanced_accuracy": best,
+                                       "views": "original + rescaled, mean"}))
         self.log(f"head warm-up (frozen-feature baseline): best val balanced accuracy {best:.3f} "
                  f"({format_seconds(time.time() - t0)})")
         self.baseline = best
@@ -259,7 +273,7 @@ class TransferRun:
 
     def config(self) -> dict[str, Any]:
         """The training configuration recorded in the model card."""
-        return {"arch": "mobilenetv2", "cut_layer": CUT_LAYER, "image_size": self.spec.height,
+        return {"arch": "mobilenetv2", "cut_layer": self.cut_layer, "image_size": self.spec.height,
                 "augmented_views": self.views, "head_epochs": self.head_epochs,
                 "fine_tune_epochs": self.fine_epochs, "learning_rate": self.lr,
                 "batch_size": self.batch, "class_weights": "balanced", "seed": self.seed,

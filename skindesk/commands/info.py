@@ -105,6 +105,8 @@ def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
         return rows
     if isinstance(data, float):
         return [(prefix, f"{data:.4g}")]
+    if isinstance(data, list) and len(data) > 8:
+        return [(prefix, f"{len(data)} items (see --json)")]
     return [(prefix, json.dumps(data) if isinstance(data, (list, dict)) else data)]
 
 

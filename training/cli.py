@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parser(subparsers)
     _add_summary(subparsers)
     _add_train(subparsers)
-    for name in ("training.evaluate", "training.export", "training.quantize"):
+    for name in ("training.evaluate", "training.export", "training.quantize", "training.modeldoc"):
         module = _optional(name)
         if module is not None and hasattr(module, "add_parser"):
             module.add_parser(subparsers)

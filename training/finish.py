@@ -182,8 +182,16 @@ def finish_run(run: Any) -> Path:
     ood_threshold = float(np.percentile(energy(logits), OOD_PERCENTILE))
     probabilities = M.apply_temperature(logits, temperature)
     flagged = [c["name"] for c in class_entries(names) if c["malignant"] or c["premalignant"]]
+    # Thresholds are chosen on both views together (so they hold when images look different),
+    # but each image counts once in the figures: "validation" is scored on the original images
+    # and "validation_rescaled" on the rescaled ones, each with its own honest interval.
     table = M.operating_point_table(labels, probabilities, names, flagged, sources=sources,
                                     key="validation")
+    view_probabilities = {v: M.apply_temperature(l, temperature) for v, l in val_logits.items()}
+    table = M.score_operating_points(table, y_val, view_probabilities["clean"], names,
+                                     run.sources("validation"), key="validation")
+    table = M.score_operating_points(table, y_val, view_probabilities["rescaled"], names,
+                                     run.sources("validation"), key="validation_rescaled")
     y_test = run.labels("test")
     test_probabilities = M.apply_temperature(run.upper_logits(run.test["clean"]), temperature)
     scored = M.score_operating_points(table, y_test, test_probabilities, names,

@@ -473,15 +473,17 @@ def card_operating_points(
                 if key != "validation" and key in figures:
                     figures["validation"] = figures.pop(key)
                 per_source[source] = figures
-            out_rows.append(
-                {
-                    "target_sensitivity": float(row["target_sensitivity"]),
-                    "threshold": threshold,
-                    "validation": dict(validation),
-                    "test": dict(row.get("test") or {}),
-                    "per_source": per_source,
-                }
-            )
+            out_row = {
+                "target_sensitivity": float(row["target_sensitivity"]),
+                "threshold": threshold,
+                "validation": dict(validation),
+                "test": dict(row.get("test") or {}),
+                "per_source": per_source,
+            }
+            for extra in ("validation_rescaled",):  # further views scored with the same threshold
+                if row.get(extra):
+                    out_row[extra] = dict(row[extra])
+            out_rows.append(out_row)
         for lower, higher in zip(out_rows, out_rows[1:]):
             if higher["threshold"] > lower["threshold"]:
                 raise ValueError(f"{name}: threshold rises as target sensitivity rises")

@@ -14,13 +14,17 @@ __all__ = ["add_model_options", "sensitivity_value", "model_path"]
 
 
 def sensitivity_value(text: str) -> float:
-    """Parse an operating point: ``0.9`` or ``90`` (percent) → 0.9."""
+    """Parse an operating point: ``0.9``, ``90`` or ``90%`` → 0.9."""
+    cleaned = text.strip().rstrip("%")
     try:
-        value = float(text)
+        value = float(cleaned)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number such as 0.9") from None
-    if value > 1.0:
-        value /= 100.0  # "90" means 90 %
+        raise argparse.ArgumentTypeError(f"{text!r} is not a sensitivity such as 0.9 or 90%") from None
+    if text.strip().endswith("%") or value >= 50:
+        value /= 100.0  # "90" or "90%" means 90 %
+    elif value > 1.0:
+        raise argparse.ArgumentTypeError(
+            f"{text} is neither a fraction (0-1, e.g. 0.9) nor a percentage (e.g. 90)")
     if not 0.0 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text} is not a sensitivity between 0 and 1")
     return value

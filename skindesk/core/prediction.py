@@ -9,7 +9,7 @@ import numpy as np
 
 from .modelcard import ClassInfo, ModelCard
 
-__all__ = ["Alert", "Prediction", "make_prediction", "alerts_for", "operating_point_label"]
+__all__ = ["Alert", "Prediction", "percent_pair", "make_prediction", "alerts_for", "operating_point_label"]
 
 
 @dataclass(frozen=True)
@@ -25,19 +25,27 @@ class Alert:
     validated_specificity: float
 
     def compact(self) -> str:
-        """Machine-friendly form for CSV, e.g. ``melanoma:0.23>=0.12``."""
-        return f"{self.class_name}:{self.probability:.2f}>={self.threshold:.2f}"
+        """Machine-friendly form for CSV, e.g. ``melanoma:0.23>=0.12`` (up to 3 decimals, so a
+        threshold of 0.022 is not shown as 0.02)."""
+        return f"{self.class_name}:{_decimal(self.probability)}>={_decimal(self.threshold)}"
 
     def sentence(self) -> str:
-        probability, threshold = _percent_pair(self.probability, self.threshold)
+        probability, threshold = percent_pair(self.probability, self.threshold)
         return (
             f"{self.display_name.lower()} {probability} is above the alert threshold "
             f"{threshold} ({self.validated_sensitivity:.0%} sensitivity on validation)"
         )
 
 
-def _percent_pair(value: float, threshold: float) -> tuple[str, str]:
-    """Both as whole percentages, or with one decimal when whole ones would look equal."""
+def _decimal(value: float) -> str:
+    """0.23 → '0.23', 0.022 → '0.022', 0.12071 → '0.121': at least 2, at most 3 decimals."""
+    text = f"{value:.3f}"
+    return text[:-1] if text.endswith("0") else text
+
+
+def percent_pair(value: float, threshold: float) -> tuple[str, str]:
+    """A probability and its threshold as percentages that never look equal when they differ:
+    whole percentages, or one or two decimals when whole ones would look the same."""
     for digits in (0, 1, 2):
         a, b = f"{value:.{digits}%}", f"{threshold:.{digits}%}"
         if a != b:

@@ -313,6 +313,10 @@ class BatchWindow(QWidget):
         filters.addStretch(1)
         filters.addWidget(self.review_label)
         layout.addLayout(filters)
+        self.operating_point_label = QLabel("")
+        self.operating_point_label.setWordWrap(True)
+        self.operating_point_label.setAccessibleName("Alert operating point")
+        layout.addWidget(self.operating_point_label)
 
         self.model = ResultsTableModel(self)
         self.proxy = ResultsFilter(self)
@@ -378,7 +382,8 @@ class BatchWindow(QWidget):
         return self.start(folder, csv_path, resume=True)
 
     def _autosave_path(self, folder: str) -> Path:
-        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+        base = str(Path(base) / "skindesk") if base else ""
         if not base:
             from skindesk.paths import user_config_dir
 
@@ -412,6 +417,7 @@ class BatchWindow(QWidget):
             return False
         previous = state.rows if state is not None else []
         self.folder, self.output_csv, self.model_info = folder, str(output), model
+        self.operating_point_label.setText(f"Alerts at the operating point: {model.operating_point}")
         recursive = self.recursive_box.isChecked()
         self.settings.setValue("batch/last_folder", folder)
         self.settings.setValue("batch/last_csv", str(output))

@@ -406,6 +406,7 @@ class MainWindow(QMainWindow):
             for entry in self.entries.values():
                 if entry.prediction is not None:
                     entry.prediction = self._rederive(entry.prediction)
+                    self._label_entry(entry)
             self.result_panel.set_model(card, sensitivity)
         self._show_current()
 
@@ -573,11 +574,16 @@ class MainWindow(QMainWindow):
         if entry is None or generation != self._model_generation or self.classifier is None:
             return
         entry.prediction = self._rederive(prediction)
-        top = entry.prediction.top_class.display_name
-        marker = "⚠ " if entry.prediction.review_advised else ""
-        entry.item.setText(f"{marker}{Path(path).name}\n{top} {entry.prediction.top_probability:.0%}")
+        self._label_entry(entry)
         if self._current_entry() is entry:
             self._show_current()
+
+    def _label_entry(self, entry: ImageEntry) -> None:
+        """The list item's text: file name, top class, and ⚠ when review is advised."""
+        prediction = entry.prediction
+        marker = "⚠ " if prediction.review_advised else ""
+        entry.item.setText(f"{marker}{Path(entry.path).name}\n{prediction.top_class.display_name} "
+                           f"{prediction.top_probability:.0%}")
 
     def _classify_failed(self, path: str, error: BaseException) -> None:
         self.report_problem(path, f"the model could not classify it ({error})")
@@ -618,9 +624,10 @@ class MainWindow(QMainWindow):
             self.report_action.setEnabled(False)
             return
         self.setWindowTitle(f"{Path(entry.path).name} — SkinDesk")
-        if entry.loaded is not None and self._shown_path != entry.path:
-            self.image_view.set_image(entry.loaded.display)
-            self._shown_path = entry.path
+        if self._shown_path != entry.path:
+            # Never leave the previous patient's image on screen while this one loads.
+            self.image_view.set_image(entry.loaded.display if entry.loaded is not None else None)
+            self._shown_path = entry.path if entry.loaded is not None else None
         if entry.loaded is None:
             self.result_panel.show_waiting("Opening the image…")
         elif entry.prediction is not None:

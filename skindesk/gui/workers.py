@@ -43,9 +43,16 @@ class _Task(QRunnable):
         try:
             result = self.fn()
         except BaseException as error:  # noqa: BLE001 - everything goes back to the GUI
-            self.signals.failed.emit(error)
+            self._emit(self.signals.failed, error)
         else:
-            self.signals.done.emit(result)
+            self._emit(self.signals.done, result)
+
+    @staticmethod
+    def _emit(signal: Any, value: Any) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the window closed while the task ran: nobody is listening
+            pass
 
 
 _LIVE: set[_Task] = set()

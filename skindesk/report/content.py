@@ -22,7 +22,7 @@ from typing import Any
 from skindesk.core.classes import NINE_CLASSES
 from skindesk.core.errors import SkinDeskError
 from skindesk.core.modelcard import DEFAULT_DISCLAIMER, CardError, ModelCard
-from skindesk.core.prediction import Prediction
+from skindesk.core.prediction import Prediction, percent_pair
 
 __all__ = [
     "ReportError",
@@ -220,13 +220,15 @@ def build_report(
         f"All malignant classes together: {_percent(groups['malignant'])} · pre-malignant: "
         f"{_percent(groups['pre-malignant'])} · benign: {_percent(groups['benign'])}"
     )
-    alert_lines = [
-        f"{a.display_name} {_percent(a.probability)} is at or above its alert threshold "
-        f"{_percent(a.threshold)} (operating point {a.target_sensitivity:.0%} target sensitivity; "
-        f"validated sensitivity {_percent(a.validated_sensitivity)}, specificity "
-        f"{_percent(a.validated_specificity)})."
-        for a in prediction.alerts
-    ]
+    alert_lines = []
+    for a in prediction.alerts:
+        probability, threshold = percent_pair(a.probability, a.threshold)
+        alert_lines.append(
+            f"{a.display_name} {probability} is at or above its alert threshold {threshold} "
+            f"(operating point {a.target_sensitivity:.0%} target sensitivity; validated "
+            f"sensitivity {_percent(a.validated_sensitivity)}, specificity "
+            f"{_percent(a.validated_specificity)})."
+        )
     warnings: list[str] = []
     if prediction.uncertain:
         warnings.append(

@@ -21,6 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from skindesk.core.prediction import percent_pair
+
 from .content import (
     ALERT_COLOUR,
     BENIGN_COLOUR,
@@ -620,7 +622,8 @@ def _single_blocks(page: _Page, content: ReportContent) -> list[_Block]:
             test = ("—" if t.test_sensitivity is None else
                     f"{t.test_sensitivity:.0%} / "
                     + ("—" if t.test_specificity is None else f"{t.test_specificity:.0%}"))
-            rows.append([t.display_name, f"{t.probability:.1%}", f"{t.threshold:.0%}",
+            probability, threshold = percent_pair(t.probability, t.threshold)
+            rows.append([t.display_name, probability, threshold,
                          f"{t.target_sensitivity:.0%}",
                          f"{t.validated_sensitivity:.0%} / {t.validated_specificity:.0%}", test,
                          "ALERT" if t.alerted else "no"])

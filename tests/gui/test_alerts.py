@@ -94,3 +94,19 @@ def test_settings_offers_only_the_cards_operating_points(make_window, make_fixed
     assert "Melanoma" in dialog.operating_details.text() and "5%" in dialog.operating_details.text()
     dialog.operating_combo.setCurrentIndex(0)
     assert dialog.sensitivity() is None
+
+
+
+def test_list_marker_follows_the_operating_point(make_window, wait_for_result, make_fixed_model,
+                                                 images):
+    """Review finding: the ⚠ in the image list stayed after a stricter operating point."""
+    model = make_fixed_model("hidden-melanoma", {"ood_threshold": None}, nevus=0.61, melanoma=0.23)
+    window = make_window(model)
+    window.open_paths([str(images["lesion"])])
+    wait_for_result(window, images["lesion"])
+    entry = window._current_entry()
+    assert entry.item.text().startswith("⚠")
+    window.set_sensitivity(0.8)  # melanoma threshold 0.30 > 0.23
+    assert not entry.item.text().startswith("⚠")
+    window.set_sensitivity(0.9)
+    assert entry.item.text().startswith("⚠")

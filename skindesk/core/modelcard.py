@@ -38,6 +38,7 @@ __all__ = [
     "CardError",
     "model_digest",
     "embed_card",
+    "store_card_text",
     "read_model",
     "file_sha256",
 ]
@@ -354,8 +355,17 @@ def model_digest(model: Any) -> str:
 def embed_card(model: Any, card: Mapping[str, Any]) -> Any:
     """Validate ``card``, write it and the model's digest into ``model``'s metadata (in place)."""
     ModelCard.from_dict(card)
+    return store_card_text(model, json.dumps(card, sort_keys=True, ensure_ascii=False))
+
+
+def store_card_text(model: Any, card_text: str) -> Any:
+    """Write ``card_text`` as the card, unvalidated, and re-seal the digest (in place).
+
+    ``embed_card`` is the way to write a card; this lower step exists so tests can store a
+    malformed card with a correct digest, as a careless exporter would.
+    """
     props = {p.key: p.value for p in model.metadata_props}
-    props[CARD_KEY] = json.dumps(card, sort_keys=True, ensure_ascii=False)
+    props[CARD_KEY] = card_text
     props.pop(DIGEST_KEY, None)
     del model.metadata_props[:]
     for key, value in props.items():

@@ -18,6 +18,7 @@ from skindesk.core.modelcard import (
     CardError,
     ModelCard,
     embed_card,
+    store_card_text,
     file_sha256,
     model_digest,
     read_model,
@@ -28,16 +29,7 @@ from skindesk.core.testmodels import test_card as make_card
 
 def write_with_raw_card(model: onnx.ModelProto, card_text: str, path) -> None:
     """Store ``card_text`` as-is (no validation) with a correct digest, as a careless exporter would."""
-    props = {p.key: p.value for p in model.metadata_props}
-    props[CARD_KEY] = card_text
-    props.pop(DIGEST_KEY, None)
-    del model.metadata_props[:]
-    for key, value in props.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    digest = model_digest(model)
-    entry = model.metadata_props.add()
-    entry.key, entry.value = DIGEST_KEY, digest
+    store_card_text(model, card_text)
     onnx.save_model(model, str(path))
 
 

@@ -3,9 +3,10 @@
 ``find_images`` turns paths and folders into ``FileItem``s, one per file, in a deterministic
 order. Files are taken by extension or by content (a JPEG called ``IMG_0001`` is classified);
 hidden files, non-images, unreadable files and folders that cannot be listed become items with
-an ``error`` instead of disappearing. ``classify_files`` decodes and preprocesses on a small
-thread pool while the calling thread runs batched inference, keeps at most a few batches of
-tensors in memory whatever the folder's size, yields one ``ResultRow`` per item in input order,
+an ``error`` instead of disappearing. ``classify_files`` runs one lane per core: each lane takes
+the next small chunk of files, decodes and preprocesses it (JPEG draft mode) and runs it through
+the model, so one lane's decoding overlaps another's inference; at most a few chunks of tensors
+are in memory whatever the folder's size, and it yields one ``ResultRow`` per item in input order,
 reports ``Progress`` (done, total, rate, ETA) and stops within a fraction of a second once its
 ``cancel`` event is set. No Qt here: the GUI runs it in a worker thread.
 """
@@ -13,13 +14,10 @@ reports ``Progress`` (done, total, rate, ETA) and stops within a fraction of a s
 from __future__ import annotations
 
 import os
-import queue
 import stat
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,7 @@ __all__ = [
     "default_workers",
 ]
 
-DEFAULT_BATCH_SIZE = 16
+DEFAULT_BATCH_SIZE = 4  # fastest engine here; smaller batches are faster on CPU (bench_batch --sweep)
 _POLL_SECONDS = 0.05
 _NOT_IMAGE = (
     "not an image file: neither its name nor its content is JPEG, PNG, TIFF, BMP or WebP"
@@ -193,60 +191,93 @@ def find_images(paths: Iterable[str | os.PathLike[str]], recursive: bool = False
     return found
 
 
-# -- decoding pool --------------------------------------------------------------------
-class _DecodePool:
-    """Daemon threads running one function; cancellable, joinable with a time limit."""
+# -- the engine -----------------------------------------------------------------------
+def _decode(classifier: Any, item: FileItem, draft: tuple[int, int] | None,
+            out: np.ndarray) -> str:
+    """Decode and preprocess ``item`` into ``out``: "" when done, else the plain-words problem."""
+    if item.error:
+        return item.error
+    try:
+        classifier.preprocess(load_image(item.path, draft_size=draft), out)
+        return ""
+    except ImageLoadError as error:
+        return error.problem
+    except MemoryError:
+        return "not enough memory to decode this image"
+    except Exception as error:  # noqa: BLE001 - a bad file must not end the run
+        return f"could not be processed ({type(error).__name__}: {error})"
 
-    def __init__(self, function: Callable[..., Any], workers: int) -> None:
-        self._function = function
-        self._tasks: queue.SimpleQueue[tuple[Future, tuple] | None] = queue.SimpleQueue()
+
+class _Lanes:
+    """Worker threads, each taking the next chunk of files and doing all of its work.
+
+    A lane decodes and preprocesses its chunk, runs it through the model in one call and builds
+    its rows, so while one lane runs inference another decodes: no thread waits on a hand-off,
+    and with one inference thread per lane (see ``Classifier.for_parallel_batches``) no
+    onnxruntime thread waits on a descheduled sibling. Lanes work at most ``ahead`` chunks past
+    the oldest chunk not yet consumed, so memory stays flat however large the folder.
+    """
+
+    def __init__(self, work: Callable[[int], list[ResultRow]], chunks: int, lanes: int,
+                 ahead: int, stop: threading.Event) -> None:
+        self._work = work
+        self._chunks = chunks
+        self._ahead = ahead
+        self._lock = threading.Condition()
+        self._next_chunk = 0  # next chunk a lane will take
+        self._consumed = 0  # chunks the consumer has finished with
+        self._results: dict[int, tuple[list[ResultRow] | None, BaseException | None]] = {}
+        self.stop = stop
         self._threads = [
             threading.Thread(target=self._loop, name=f"skindesk-decode-{i}", daemon=True)
-            for i in range(max(1, workers))
+            for i in range(max(1, min(lanes, chunks)))
         ]
         for thread in self._threads:
             thread.start()
 
-    def submit(self, *args: Any) -> Future:
-        future: Future = Future()
-        self._tasks.put((future, args))
-        return future
-
     def _loop(self) -> None:
         while True:
-            task = self._tasks.get()
-            if task is None:
-                return
-            future, args = task
-            if not future.set_running_or_notify_cancel():
-                continue
+            with self._lock:
+                while (not self.stop.is_set() and self._next_chunk < self._chunks
+                       and self._next_chunk >= self._consumed + self._ahead):
+                    self._lock.wait(_POLL_SECONDS)
+                if self.stop.is_set() or self._next_chunk >= self._chunks:
+                    return
+                index = self._next_chunk
+                self._next_chunk += 1
             try:
-                future.set_result(self._function(*args))
-            except BaseException as error:  # noqa: BLE001 - handed to the consumer
-                future.set_exception(error)
+                result: tuple[list[ResultRow] | None, BaseException | None] = (self._work(index), None)
+            except BaseException as error:  # noqa: BLE001 - raised in the consumer's thread
+                result = (None, error)
+            with self._lock:
+                self._results[index] = result
+                self._lock.notify_all()
+
+    def take(self, index: int, timeout: float) -> list[ResultRow] | None:
+        """Chunk ``index``'s rows, or None if not ready within ``timeout``; re-raises its error."""
+        with self._lock:
+            if index not in self._results:
+                self._lock.wait(timeout)
+                if index not in self._results:
+                    return None
+            rows, error = self._results.pop(index)
+            self._consumed = index + 1
+            self._lock.notify_all()
+        if error is not None:
+            raise error
+        return rows
 
     def close(self, timeout: float = 1.0) -> bool:
-        """Cancel queued work, stop the threads; True when all stopped within ``timeout``."""
-        while True:
-            try:
-                task = self._tasks.get_nowait()
-            except queue.Empty:
-                break
-            if task is not None:
-                task[0].cancel()
-        for _ in self._threads:
-            self._tasks.put(None)
+        """Stop taking chunks and wait for the lanes; True when all stopped within ``timeout``."""
+        self.stop.set()
+        with self._lock:
+            self._lock.notify_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return not any(thread.is_alive() for thread in self._threads)
 
 
-def _decode(classifier: Any, path: str, draft: tuple[int, int] | None) -> np.ndarray:
-    return classifier.preprocess(load_image(path, draft_size=draft))
-
-
-# -- the engine -----------------------------------------------------------------------
 def classify_files(
     classifier: Any,
     items: Sequence[FileItem | str],
@@ -261,10 +292,11 @@ def classify_files(
     Args:
         classifier: a ``skindesk.core.classifier.Classifier``.
         items: ``FileItem``s (from ``find_images``) or plain paths.
-        batch_size: images per inference call.
-        workers: decoding threads (default: one per core).
+        batch_size: files per chunk (one inference call per chunk).
+        workers: lanes, each decoding a chunk and running it through the model (default: one
+            per core).
         cancel: set it (from any thread) to stop; the generator then returns within about
-            ``0.05`` s plus the inference call in progress. Rows already yielded stay valid.
+            ``0.05`` s plus the chunk in progress. Rows already yielded stay valid.
         on_progress: called after each row with a ``Progress``.
 
     A file that cannot be read or decoded gives a row with ``error``; the run goes on. An
@@ -276,72 +308,50 @@ def classify_files(
     total = len(todo)
     cancel = cancel or threading.Event()
     model = ModelInfo.from_classifier(classifier)
-    workers = workers or default_workers()
-    ahead = 2 * batch_size + 2 * workers  # decoded tensors waiting: bounded memory
-    pool = _DecodePool(_decode, workers)
+    workers = max(1, workers or default_workers())
+    runner = classifier.for_parallel_batches(workers) if hasattr(
+        classifier, "for_parallel_batches") else classifier
     draft = classifier.draft_size
-    waiting: deque[tuple[FileItem, Future | None]] = deque()
-    pending: list[tuple[FileItem, np.ndarray | None, str]] = []
+    shape = classifier.input_shape
+    chunks = (total + batch_size - 1) // batch_size
+
+    buffers = threading.local()  # one batch buffer per lane, reused chunk after chunk
+
+    def work(index: int) -> list[ResultRow]:
+        chunk = todo[index * batch_size:(index + 1) * batch_size]
+        batch = getattr(buffers, "batch", None)
+        if batch is None:
+            batch = buffers.batch = np.empty((batch_size, *shape), dtype=np.float32)
+        problems, filled = [], 0
+        for item in chunk:
+            if cancel.is_set() or stop.is_set():
+                return []
+            problem = _decode(classifier, item, draft, batch[filled])
+            problems.append(problem)
+            filled += not problem
+        names = [item.path for item, problem in zip(chunk, problems) if not problem]
+        predictions = iter(runner.predict_arrays(batch[:filled], names) if filled else [])
+        return [error_row(item.path, problem, model) if problem
+                else row_from_prediction(item.path, next(predictions), model)
+                for item, problem in zip(chunk, problems)]
+
     started = time.monotonic()
+    if on_progress is not None:
+        on_progress(Progress(0, total, 0.0))
+    stop = threading.Event()
+    lanes = _Lanes(work, chunks, workers, ahead=2 * workers, stop=stop)
     done = 0
-    next_index = 0
-
-    def refill() -> None:
-        nonlocal next_index
-        while next_index < total and len(waiting) < ahead:
-            item = todo[next_index]
-            next_index += 1
-            waiting.append((item, None if item.error else pool.submit(classifier, item.path, draft)))
-
-    def flush() -> Iterator[ResultRow]:
-        nonlocal done
-        arrays = [array for _, array, _ in pending if array is not None]
-        names = [item.path for item, array, _ in pending if array is not None]
-        predictions = iter(classifier.predict_arrays(np.stack(arrays), names) if arrays else [])
-        batch = list(pending)
-        pending.clear()
-        for item, array, problem in batch:
-            if array is None:
-                row = error_row(item.path, problem, model)
-            else:
-                row = row_from_prediction(item.path, next(predictions), model)
-            done += 1
-            if on_progress is not None:
-                on_progress(Progress(done, total, time.monotonic() - started))
-            yield row
-
     try:
-        if on_progress is not None:
-            on_progress(Progress(0, total, 0.0))
-        refill()
-        in_batch = 0
-        while waiting:
-            if cancel.is_set():
-                return
-            item, future = waiting[0]
-            array: np.ndarray | None = None
-            problem = item.error
-            if future is not None:
-                try:
-                    array = future.result(timeout=_POLL_SECONDS)
-                except TimeoutError:
-                    continue
-                except ImageLoadError as error:
-                    problem = error.problem
-                except MemoryError:
-                    problem = "not enough memory to decode this image"
-                except Exception as error:  # noqa: BLE001 - a bad file must not end the run
-                    problem = f"could not be processed ({type(error).__name__}: {error})"
-            waiting.popleft()
-            refill()
-            pending.append((item, array, problem))
-            in_batch += array is not None
-            if in_batch >= batch_size or len(pending) >= 4 * batch_size:
+        for index in range(chunks):
+            rows = None
+            while rows is None:
                 if cancel.is_set():
                     return
-                yield from flush()
-                in_batch = 0
-        if pending and not cancel.is_set():
-            yield from flush()
+                rows = lanes.take(index, _POLL_SECONDS)
+            for row in rows:  # a chunk already classified is handed over whole, even on cancel
+                done += 1
+                if on_progress is not None:
+                    on_progress(Progress(done, total, time.monotonic() - started))
+                yield row
     finally:
-        pool.close(timeout=1.0)
+        lanes.close(timeout=1.0)

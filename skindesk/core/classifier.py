@@ -67,7 +67,8 @@ class Classifier:
         self.card, data, self.sha256 = read_model(self.model_path)
         self.requested_provider = provider
         self.provider_note = ""
-        self.session = self._open_session(data, provider, threads or default_threads())
+        self.threads = threads or default_threads()
+        self.session = self._open_session(data, provider, self.threads)
         self.sensitivity: float | None = None
         self.set_sensitivity(sensitivity)
         self._outputs = [self.card.probabilities_output]
@@ -101,6 +102,25 @@ class Classifier:
             self.provider_note = _cuda_failure_reason(available, captured.text)
         return session
 
+    def for_parallel_batches(self, lanes: int) -> Classifier:
+        """A classifier for ``lanes`` threads each running its own batches at the same time.
+
+        On CPU each lane then gets its share of the cores as a single-threaded session (same
+        verified model, same operating point): two lanes computing independently waste less than
+        one two-thread session whose threads wait for each other while a decoder holds a core.
+        On CUDA, when there is nothing to share, or when the model file is no longer the one
+        this classifier verified, this classifier itself is returned (slower, never wrong).
+        """
+        share = max(1, self.threads // max(1, lanes))
+        if self.provider != "CPU" or share == self.threads:
+            return self
+        try:
+            clone = Classifier(self.model_path, provider="cpu", threads=share,
+                               sensitivity=self.sensitivity)
+        except (ModelError, OSError, ValueError):
+            return self  # the file moved or changed since it was verified: keep this session
+        return clone if clone.sha256 == self.sha256 else self
+
     @property
     def provider(self) -> str:
         """'CUDA' or 'CPU': what the session really runs on."""
@@ -127,12 +147,20 @@ class Classifier:
         self.sensitivity = sensitivity
 
     # -- inference --------------------------------------------------------------------
-    def preprocess(self, image: Image.Image) -> np.ndarray:
-        return preprocess(image, self.card.preprocessing)
+    def preprocess(self, image: Image.Image, out: np.ndarray | None = None) -> np.ndarray:
+        """The model's input tensor for ``image`` (written into ``out`` when given)."""
+        return preprocess(image, self.card.preprocessing, out)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(height, width, 3) of one preprocessed image."""
+        spec = self.card.preprocessing
+        return (spec.height, spec.width, 3)
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Raw outputs for a preprocessed batch (n, h, w, 3)."""
-        values = self.session.run(self._outputs, {self.card.input_name: batch.astype(np.float32)})
+        values = self.session.run(self._outputs,
+                                  {self.card.input_name: np.asarray(batch, dtype=np.float32)})
         return dict(zip(self._outputs, values))
 
     def predict_arrays(

@@ -86,8 +86,12 @@ def to_canonical_scale(image: Image.Image, canonical_area: int | None) -> Image.
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
-def preprocess(image: Image.Image, spec: Preprocessing) -> np.ndarray:
-    """Turn an RGB image into the model's input, shape (height, width, 3), float32."""
+def preprocess(image: Image.Image, spec: Preprocessing, out: np.ndarray | None = None) -> np.ndarray:
+    """Turn an RGB image into the model's input, shape (height, width, 3), float32.
+
+    ``out``, a float32 array of that shape (e.g. one slot of a batch), receives the result
+    instead of a new array, which saves the batch a copy.
+    """
     if image.mode != "RGB":
         image = image.convert("RGB")
     image = to_canonical_scale(image, spec.canonical_area)
@@ -95,12 +99,18 @@ def preprocess(image: Image.Image, spec: Preprocessing) -> np.ndarray:
         image = _center_crop_to_aspect(image, spec.width / spec.height)
     if image.size != (spec.width, spec.height):
         image = image.resize((spec.width, spec.height), _RESAMPLE[spec.resize])
-    array = np.asarray(image, dtype=np.float32)
-    low, high = spec.value_range
-    array = array * np.float32((high - low) / 255.0) + np.float32(low)
+    pixels = np.asarray(image)
     if spec.channel_order == "BGR":
-        array = array[..., ::-1]
-    return np.ascontiguousarray(array, dtype=np.float32)
+        pixels = pixels[..., ::-1]
+    if out is None:
+        out = np.empty(pixels.shape, dtype=np.float32)
+    elif out.shape != pixels.shape or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 of shape {pixels.shape}, not {out.dtype} {out.shape}")
+    low, high = spec.value_range
+    out[...] = pixels  # in place from here on: no temporaries the size of the image
+    out *= np.float32((high - low) / 255.0)
+    out += np.float32(low)
+    return out
 
 
 def preprocess_batch(images: Iterable[Image.Image], spec: Preprocessing) -> np.ndarray:

@@ -188,9 +188,9 @@ class _CountingClassifier:
         self._inner = inner
         self.calls = 0
 
-    def preprocess(self, image):  # noqa: ANN001, ANN201
+    def preprocess(self, image, out=None):  # noqa: ANN001, ANN201
         self.calls += 1
-        return self._inner.preprocess(image)
+        return self._inner.preprocess(image, out)
 
     def __getattr__(self, name):  # noqa: ANN001, ANN204
         return getattr(self._inner, name)
@@ -202,7 +202,7 @@ def test_decoding_runs_ahead_only_a_bounded_amount(classifier, image_folder):
     rows = classify_files(counting, find_images([folder]).items, batch_size=4, workers=2)
     next(rows)
     time.sleep(0.4)  # a slow consumer: decoding must not run through the whole folder
-    bound = 2 * 4 + 2 * 2 + 4
+    bound = (1 + 2 * 2) * 4  # the chunk being consumed + 2 chunks per lane, 4 files each
     assert counting.calls <= bound
     assert len(list(rows)) == 79
     assert counting.calls == 80
@@ -218,3 +218,40 @@ def test_plain_paths_and_bad_batch_size(classifier, image_folder):
     )
     with pytest.raises(ValueError, match="batch size"):
         list(classify_files(classifier, paths, batch_size=0))
+
+
+class _FailingRunner:
+    """A real classifier whose third inference call fails, as onnxruntime can."""
+
+    def __init__(self, inner: Classifier) -> None:
+        self._inner = inner
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def predict_arrays(self, batch, names=None):  # noqa: ANN001, ANN201
+        with self.lock:
+            self.calls += 1
+            failing = self.calls == 3
+        if failing:
+            raise RuntimeError("onnxruntime: out of memory")
+        return self._inner.predict_arrays(batch, names)
+
+
+class _ClassifierWithRunner(_CountingClassifier):
+    def __init__(self, inner: Classifier, runner: _FailingRunner) -> None:
+        super().__init__(inner)
+        self.runner = runner
+
+    def for_parallel_batches(self, lanes):  # noqa: ANN001, ANN201
+        return self.runner
+
+
+def test_a_model_failure_is_raised_after_the_rows_before_it(classifier, image_folder):
+    folder = image_folder(count=12)
+    wrapped = _ClassifierWithRunner(classifier, _FailingRunner(classifier))
+    rows = []
+    with pytest.raises(RuntimeError, match="out of memory"):
+        for row in classify_files(wrapped, find_images([folder]).items, batch_size=2, workers=1):
+            rows.append(row)
+    assert len(rows) == 4 and all(r.ok for r in rows)  # chunks 1 and 2 kept, chunk 3 failed
+    assert not _decode_threads()

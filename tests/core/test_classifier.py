@@ -182,3 +182,26 @@ def test_uncertain_and_out_of_distribution_flags(fixed_probabilities_model):
     assert prediction.uncertain and prediction.out_of_distribution
     assert prediction.ood_score == pytest.approx(5.0, abs=1e-4)
     assert "Uncertain" in prediction.summary() and "does not look like" in prediction.summary()
+
+
+def test_parallel_batches_get_single_threaded_sessions_with_the_same_answers(test_model_path):
+    clf = Classifier(test_model_path, provider="cpu", threads=2, sensitivity=0.9)
+    lanes = clf.for_parallel_batches(2)
+    assert lanes is not clf
+    assert lanes.threads == 1 and lanes.provider == "CPU" and lanes.sensitivity == 0.9
+    batch = np.stack([clf.preprocess(random_image(seed)) for seed in range(4)])
+    for a, b in zip(clf.predict_arrays(batch), lanes.predict_arrays(batch)):
+        assert np.allclose(a.probabilities, b.probabilities, atol=1e-6)
+        assert a.review_advised == b.review_advised
+    assert clf.for_parallel_batches(1) is clf  # nothing to share
+    assert Classifier(test_model_path, provider="cpu", threads=1).for_parallel_batches(2).threads == 1
+
+
+def test_parallel_batches_keep_the_verified_session_when_the_file_changed(test_model_path, tmp_path):
+    copy = tmp_path / "model.onnx"
+    copy.write_bytes(test_model_path.read_bytes())
+    clf = Classifier(copy, provider="cpu", threads=2)
+    copy.write_bytes(b"damaged")
+    assert clf.for_parallel_batches(2) is clf
+    copy.unlink()
+    assert clf.for_parallel_batches(2) is clf

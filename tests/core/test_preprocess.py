@@ -130,3 +130,19 @@ def test_dict_round_trip_and_unknown_keys():
     assert Preprocessing.from_dict(data) == spec
     with pytest.raises(ValueError, match="unknown preprocessing keys"):
         Preprocessing.from_dict({**data, "mean": [0.5, 0.5, 0.5]})
+
+
+def test_out_receives_exactly_the_same_tensor():
+    spec = Preprocessing(height=16, width=24, canonical_area=None)
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8))
+    batch = np.full((2, 16, 24, 3), 7.0, dtype=np.float32)
+    returned = preprocess(image, spec, out=batch[1])
+    assert np.shares_memory(returned, batch)
+    expected = np.asarray(image.resize((24, 16), Image.Resampling.BILINEAR), np.float32)
+    expected = expected * np.float32(2 / 255) + np.float32(-1)
+    assert np.array_equal(batch[1], expected)  # bit for bit: training and app tensors agree
+    assert np.all(batch[0] == 7.0)
+    with pytest.raises(ValueError, match="out must be float32"):
+        preprocess(image, spec, out=np.zeros((16, 24, 3), np.float64))
+    with pytest.raises(ValueError, match="out must be float32"):
+        preprocess(image, spec, out=np.zeros((24, 16, 3), np.float32))

@@ -4,8 +4,10 @@
 single-image report (patient fields, image and heat map, the probability chart, the malignancy
 alert at the operating point with its validated figures, warnings, model trace, intended use and
 disclaimer). ``skindesk report --batch results.csv --output FILE.pdf`` turns the CSV of a
-``skindesk classify`` run into a batch report. An existing output file is never replaced unless
-``--overwrite`` is given; the PDF is written atomically. Works on machines without a display.
+``skindesk classify`` run into a batch report; patient fields are refused there, since a folder
+may hold several patients' images and a batch report must not be filed as one patient's. An
+existing output file is never replaced unless ``--overwrite`` is given; the PDF is written
+atomically. Works on machines without a display.
 Exit status: 0 written, 2 bad input (one line on stderr naming the file and the problem).
 """
 
@@ -50,19 +52,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                              "Canada, a4 elsewhere)")
     parser.add_argument("--clinic", default="", metavar="NAME",
                         help="clinic name at the top of the page (default: none)")
-    patient = parser.add_argument_group("patient (single-image report)")
-    patient.add_argument("--patient-id", default="", metavar="ID",
+    patient = parser.add_argument_group(
+        "patient (single-image report only; refused with --batch: a folder may hold several "
+        "patients' images)")
+    patient.add_argument("--patient-id", metavar="ID",
                          help="patient identifier (required for a single-image report; no "
                               "default)")
-    patient.add_argument("--patient-name", default="", metavar="NAME",
+    patient.add_argument("--patient-name", metavar="NAME",
                          help="patient name (default: none)")
-    patient.add_argument("--birth-date", default="", metavar="DATE",
+    patient.add_argument("--birth-date", metavar="DATE",
                          help="birth date as you want it printed, e.g. 1961-04-03 (default: none)")
-    patient.add_argument("--body-site", default="", metavar="SITE",
+    patient.add_argument("--body-site", metavar="SITE",
                          help="where the lesion is, e.g. 'left shoulder' (default: none)")
-    patient.add_argument("--clinician", default="", metavar="NAME",
+    patient.add_argument("--clinician", metavar="NAME",
                          help="the clinician responsible (default: none)")
-    patient.add_argument("--notes", default="", metavar="TEXT",
+    patient.add_argument("--notes", metavar="TEXT",
                          help="free-text notes printed on the report (default: none)")
     model = parser.add_argument_group("model (single-image report)")
     model.add_argument("--heatmap", action=argparse.BooleanOptionalAction, default=True,
@@ -101,13 +105,30 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(error))
 
 
+_PATIENT_OPTIONS = {"patient_id": "--patient-id", "patient_name": "--patient-name",
+                    "birth_date": "--birth-date", "body_site": "--body-site",
+                    "clinician": "--clinician", "notes": "--notes"}
+
+
 def _batch(args: argparse.Namespace, output: Path) -> int:
     from ..report.content import read_batch_csv
     from ..report.pdf import write_batch_report_pdf
 
+    given = [option for name, option in _PATIENT_OPTIONS.items()
+             if getattr(args, name) is not None]
+    if given:
+        return _fail(f"{', '.join(given)}: patient fields are refused with --batch; a batch "
+                     "report covers a folder, which may hold several patients' images "
+                     "(make a single-image report for the patient record instead)")
+    if getattr(args, "sensitivity", None) is not None or args.model is not None:
+        option = "--sensitivity" if getattr(args, "sensitivity", None) is not None else "--model"
+        return _fail(f"{option}: refused with --batch; a batch report shows the results and "
+                     "alerts exactly as `skindesk classify` wrote them into the CSV (model and "
+                     "operating point included); classify again with that option to change them")
     content = read_batch_csv(args.batch, clinic=args.clinic)
     write_batch_report_pdf(content, output, paper=args.paper, overwrite=args.overwrite)
-    print(f"Batch report written: {output} ({content.total} files, "
+    print(f"Batch report written: {output} ({content.total} files: {content.classified} "
+          f"classified, {content.total - content.classified} not analysed; "
           f"{content.count('review_advised')} review advised)")
     return EXIT_OK
 
@@ -116,7 +137,7 @@ def _single(args: argparse.Namespace, output: Path) -> int:
     from ..core.classifier import Classifier
     from ..core.imaging import load_image
     from ..report.content import PatientFields, ReportError, build_report
-    from ..report.heatmap import heatmap_class_index, heatmap_overlay
+    from ..report.heatmap import heatmap_caption, heatmap_overlay
     from ..report.pdf import write_report_pdf
 
     patient = PatientFields(
@@ -130,11 +151,9 @@ def _single(args: argparse.Namespace, output: Path) -> int:
     image = load_image(image_path, draft_size=classifier.draft_size)
     prediction = classifier.predict_image(image, str(image_path))
     heatmap = caption = None
-    if args.heatmap:
+    if args.heatmap:  # the class default_heatmap_class picks, as in the app
         heatmap = heatmap_overlay(image, prediction, fit=classifier.card.preprocessing.fit)
-        if heatmap is not None:
-            shown = prediction.classes[heatmap_class_index(prediction)].display_name
-            caption = f"Heat map: where the model found {shown.lower()}"
+        caption = heatmap_caption(prediction) if heatmap is not None else None
     content = build_report(
         prediction, classifier.card, patient, sha256=classifier.sha256,
         provider=classifier.provider, sensitivity=classifier.sensitivity, image=image,

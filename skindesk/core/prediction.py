@@ -9,7 +9,15 @@ import numpy as np
 
 from .modelcard import ClassInfo, ModelCard
 
-__all__ = ["Alert", "Prediction", "percent_pair", "make_prediction", "alerts_for", "operating_point_label"]
+__all__ = [
+    "Alert",
+    "Prediction",
+    "percent_pair",
+    "make_prediction",
+    "alerts_for",
+    "operating_point_label",
+    "default_heatmap_class",
+]
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,13 @@ class Prediction:
     def top_probability(self) -> float:
         return float(self.probabilities[self.top_index])
 
+    def class_index(self, name: str) -> int:
+        """Position of class ``name`` in ``classes`` (ValueError for a class the model lacks)."""
+        for index, info in enumerate(self.classes):
+            if info.name == name:
+                return index
+        raise ValueError(f"no class {name!r} in this prediction")
+
     def as_dict(self) -> dict[str, float]:
         """Class name → probability, in the model's class order."""
         return {c.name: float(p) for c, p in zip(self.classes, self.probabilities)}
@@ -122,6 +137,15 @@ class Prediction:
         if not self.alerts_available:
             parts.append("No validated alert threshold exists for this model: probabilities only.")
         return " ".join(parts)
+
+
+def default_heatmap_class(prediction: Prediction) -> str:
+    """The class whose heat map is shown unless the user picks another: the strongest alert's
+    class when review is advised (a confident benign top class must never hide a possible
+    cancer), otherwise the top class. The app and the PDF report both follow this rule."""
+    if prediction.alerts:
+        return prediction.alerts[0].class_name
+    return prediction.top_class.name
 
 
 def operating_point_label(card: ModelCard, sensitivity: float | None) -> str:

@@ -664,7 +664,7 @@ class MainWindow(QMainWindow):
         self.settings.set_heatmap_opacity(value)
 
     def _heatmap_index(self, prediction: Prediction) -> int:
-        name = self.result_panel.heatmap_class_or_top()
+        name = self.result_panel.shown_heatmap_class()
         names = [c.name for c in prediction.classes]
         return names.index(name) if name in names else prediction.top_index
 

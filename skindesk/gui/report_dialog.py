@@ -40,6 +40,7 @@ from skindesk.report.content import (
     proposed_file_name,
     read_batch_csv,
 )
+from skindesk.report.heatmap import heatmap_caption
 from skindesk.report.pdf import PAPER_SIZES, default_paper, write_batch_report_pdf, write_report_pdf
 
 __all__ = ["ReportDialog", "export_report", "export_batch_report", "report_settings",
@@ -220,15 +221,12 @@ class ReportDialog(QDialog):
 
 
 def _heatmap_caption(parent: Any, prediction: Prediction) -> str:
-    """Name the class the app's heat map shows, when the main window can say."""
+    """Name the class the app's heat map shows (the main window's choice, else the default)."""
     try:
-        name = parent.result_panel.heatmap_class_or_top()
-        for info in prediction.classes:
-            if info.name == name:
-                return f"Heat map: where the model found {info.display_name.lower()}"
+        name = parent.result_panel.shown_heatmap_class()
     except (AttributeError, TypeError, RuntimeError):
-        pass
-    return "Heat map"
+        name = None
+    return heatmap_caption(prediction, name)
 
 
 def export_report(parent: QWidget | None, prediction: Prediction, image: Any,

@@ -4,6 +4,8 @@ Top to bottom: the malignancy alert banner (malignant red, only when a flagged c
 validated threshold, even under a benign top class), the plain statement when the model has no
 validated thresholds, the one-line summary, the uncertain and out-of-distribution warnings, the
 probability chart, the heat-map toggle with its class and opacity, and the operating point in use.
+The heat map shows ``default_heatmap_class`` (the strongest alert's class when review is advised,
+else the top class) until the user clicks another bar.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from skindesk.core.modelcard import ModelCard
-from skindesk.core.prediction import Prediction, operating_point_label
+from skindesk.core.prediction import Prediction, default_heatmap_class, operating_point_label
 
 from .chart import ProbabilityChart, chart_rows
 from .style import BENIGN, MALIGNANT, PREMALIGNANT, percent
@@ -268,13 +270,15 @@ class ResultPanel(QWidget):
         self.chart.set_rows(chart_rows(prediction, self.card, self.sensitivity))
         if self.heatmap_class not in prediction.as_dict():
             self.heatmap_class = None
-        self.chart.select_class(self.heatmap_class_or_top(), emit=False)
+        self.chart.select_class(self.shown_heatmap_class(), emit=False)
         self._update_heatmap_controls()
 
-    def heatmap_class_or_top(self) -> str | None:
+    def shown_heatmap_class(self) -> str | None:
+        """The class the user picked, else ``default_heatmap_class`` (the strongest alert's
+        class under review advised, otherwise the top class); None without a prediction."""
         if self.prediction is None:
             return None
-        return self.heatmap_class or self.prediction.top_class.name
+        return self.heatmap_class or default_heatmap_class(self.prediction)
 
     def reset_heatmap_class(self) -> None:
         self.heatmap_class = None
@@ -293,12 +297,13 @@ class ResultPanel(QWidget):
         elif not has_cam:
             self.heatmap_class_label.setText("(this model gives no heat maps)")
         else:
-            name = self.heatmap_class_or_top() or ""
+            name = self.shown_heatmap_class() or ""
             display = self.card.class_info(name).display_name if self.card else name
-            top = self.prediction.top_class.name == name
-            text = f"for {display}" + (" (top class)" if top else "") + " — click a bar to change"
-            index = [c.name for c in self.prediction.classes].index(name) if name else 0
-            layer = self.prediction.cam[..., index]
+            alerted = name in {a.class_name for a in self.prediction.alerts}
+            role = (" (alert: review advised)" if alerted else
+                    " (top class)" if self.prediction.top_class.name == name else "")
+            text = f"for {display}{role} — click a bar to change"
+            layer = self.prediction.cam[..., self.prediction.class_index(name)]
             if float(layer.max() - layer.min()) < 1e-6:
                 text += ". This class's map is flat: no region stands out."
             self.heatmap_class_label.setText(text)

@@ -342,6 +342,11 @@ class BatchRow:
         return 3
 
     @property
+    def classified(self) -> bool:
+        """True when the file was read and given a top class (unreadable files were not)."""
+        return bool(self.top_class) and not self.error
+
+    @property
     def flags(self) -> list[str]:
         flags = []
         if self.review_advised:
@@ -359,7 +364,8 @@ class BatchRow:
 
 @dataclass
 class BatchContent:
-    """A batch report: rows in review order, counts per class, and the run's model."""
+    """A batch report: rows in review order, counts per class (classified files only), and the
+    run's model."""
 
     source: str
     rows: list[BatchRow]
@@ -373,6 +379,15 @@ class BatchContent:
     @property
     def total(self) -> int:
         return len(self.rows)
+
+    @property
+    def classified(self) -> int:
+        """Files with a top class; unreadable or unclassified files are ``total - classified``."""
+        return self.count("classified")
+
+    def class_shares(self) -> list[tuple[str, int, float]]:
+        """(top class, files, share of the classified files), in ``class_counts`` order."""
+        return [(name, n, n / self.classified) for name, n in self.class_counts]
 
     def count(self, attribute: str) -> int:
         return sum(1 for row in self.rows if getattr(row, attribute))
@@ -473,7 +488,7 @@ def read_batch_csv(path: str | Path, *, clinic: str = "") -> BatchContent:
     if not rows:
         raise ReportError(f"{path}: the CSV lists no files")
     rows.sort(key=lambda r: (r.priority, r.file.lower()))
-    counts = Counter(r.top_class for r in rows if r.top_class)
+    counts = Counter(r.top_class for r in rows if r.classified)
     display_order = {display: i for i, (_, display, _, _) in enumerate(NINE_CLASSES)}
     display_order.update({name: i for i, (name, _, _, _) in enumerate(NINE_CLASSES)})
     class_counts = sorted(counts.items(), key=lambda kv: (-kv[1], display_order.get(kv[0], 99)))

@@ -10,17 +10,19 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from skindesk.core.prediction import Prediction
+from skindesk.core.prediction import Prediction, default_heatmap_class
 
-__all__ = ["heatmap_class_index", "heatmap_overlay"]
+__all__ = ["heatmap_caption", "heatmap_overlay"]
 
 
-def heatmap_class_index(prediction: Prediction) -> int:
-    """The class worth showing: the strongest alert's class if any, else the top class."""
-    if prediction.alerts:
-        names = [c.name for c in prediction.classes]
-        return names.index(prediction.alerts[0].class_name)
-    return prediction.top_index
+def heatmap_caption(prediction: Prediction, class_name: str | None = None) -> str:
+    """'Heat map: where the model found melanoma' for ``class_name`` (default: the class
+    ``default_heatmap_class`` picks); plain 'Heat map' for a name the model does not know."""
+    name = class_name or default_heatmap_class(prediction)
+    for info in prediction.classes:
+        if info.name == name:
+            return f"Heat map: where the model found {info.display_name.lower()}"
+    return "Heat map"
 
 
 # The app's ramp (skindesk.gui.heatmap): dark blue (little) through yellow to red (most).
@@ -46,7 +48,8 @@ def heatmap_overlay(
     fit: str = "squash",
     opacity: float = 0.6,
 ) -> Image.Image | None:
-    """The image with the class activation map of ``class_index`` blended over it.
+    """The image with the class activation map of ``class_index`` blended over it (default: the
+    class ``default_heatmap_class`` picks, as in the app).
 
     Returns None when the model gives no class activation maps.
     """
@@ -56,8 +59,9 @@ def heatmap_overlay(
     cam = np.asarray(cam, dtype=np.float64)
     if cam.ndim != 3:
         return None
-    index = heatmap_class_index(prediction) if class_index is None else class_index
-    layer = cam[:, :, index]
+    if class_index is None:
+        class_index = prediction.class_index(default_heatmap_class(prediction))
+    layer = cam[:, :, class_index]
     low, high = float(layer.min()), float(layer.max())
     scaled = (layer - low) / (high - low) if high > low else np.zeros_like(layer)
     picture = image.convert("RGB")

@@ -206,7 +206,7 @@ class _Page:
         self.margin = self.mm(_MARGIN_MM)
         self.left, self.right = self.margin, self.width - self.margin
         self.content_width = self.right - self.left
-        self.top = self.margin + self.mm(8)  # below the running header
+        self.top = self.margin + self.mm(8)  # below the running header (``_render`` may lower it)
         self.bottom = self.height - self.margin - self.mm(12)  # above the footer
         self.families = font_families()
 
@@ -227,29 +227,40 @@ class _Page:
     def mm(self, value: float) -> float:
         return value * _DPI / 25.4
 
+    @staticmethod
+    def _wrapping(align: str = "left", vcenter: bool = False) -> Any:
+        """Wrap at word boundaries, or anywhere in a word too long for the line (a long patient
+        identifier or file name is wrapped, never cut)."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QTextOption
+
+        alignment = {"left": Qt.AlignmentFlag.AlignLeft, "right": Qt.AlignmentFlag.AlignRight,
+                     "center": Qt.AlignmentFlag.AlignHCenter}[align]
+        if vcenter:
+            alignment |= Qt.AlignmentFlag.AlignVCenter
+        option = QTextOption(alignment)
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        return option
+
     def text_height(self, text: str, font: Any, width: float) -> float:
-        from PySide6.QtCore import QRectF, Qt
+        from PySide6.QtCore import QRectF
 
         self.painter.setFont(font)
-        flags = int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWordWrap)
-        return self.painter.boundingRect(QRectF(0, 0, width, 1e7), flags, text).height()
+        return self.painter.boundingRect(QRectF(0, 0, width, 1e7), text,
+                                         self._wrapping()).height()
 
     def draw_text(self, text: str, font: Any, x: float, y: float, width: float,
                   colour: str = "#000000", align: str = "left", height: float | None = None) -> float:
-        from PySide6.QtCore import QRectF, Qt
+        from PySide6.QtCore import QRectF
         from PySide6.QtGui import QColor
 
         painter = self.painter
         painter.setFont(font)
         painter.setPen(QColor(colour))
-        alignment = {"left": Qt.AlignmentFlag.AlignLeft, "right": Qt.AlignmentFlag.AlignRight,
-                     "center": Qt.AlignmentFlag.AlignHCenter}[align]
-        flags = int(alignment) | int(Qt.TextFlag.TextWordWrap)
+        option = self._wrapping(align, vcenter=height is not None)
         if height is None:
             height = self.text_height(text, font, width)
-        else:
-            flags |= int(Qt.AlignmentFlag.AlignVCenter)
-        painter.drawText(QRectF(x, y, width, height), flags, text)
+        painter.drawText(QRectF(x, y, width, height), text, option)
         return height
 
 
@@ -277,17 +288,20 @@ def _render(writer: Any, painter: Any, page: _Page, blocks: list[_Block],
             running_header: str, footer: str) -> None:
     from PySide6.QtGui import QColor, QPen
 
-    pages = _paginate(page, blocks)
     small = page.font(7.5)
+    # A long patient identifier wraps the running header; the content starts below it.
+    header_h = max(page.text_height(running_header, small, page.content_width), page.mm(4.5))
+    page.top = page.margin + header_h + page.mm(3.5)
+    pages = _paginate(page, blocks)
     for number, placed in enumerate(pages, start=1):
         if number > 1:
             writer.newPage()
         header_y = page.margin
         page.draw_text(running_header, small, page.left, header_y, page.content_width,
-                       colour="#555555", height=page.mm(4.5))
+                       colour="#555555", height=header_h)
+        rule_y = int(header_y + header_h + page.mm(1))
         painter.setPen(QPen(QColor("#999999"), page.mm(0.2)))
-        painter.drawLine(int(page.left), int(header_y + page.mm(5.5)), int(page.right),
-                         int(header_y + page.mm(5.5)))
+        painter.drawLine(int(page.left), rule_y, int(page.right), rule_y)
         for block, y in placed:
             block.draw(painter, page.left, y, page.content_width)
         footer_top = page.height - page.margin - page.mm(10)
@@ -407,8 +421,10 @@ def _fields_block(page: _Page, columns: list[list[tuple[str, str]]]) -> _Block:
     col_w = (page.content_width - gap * (len(columns) - 1)) / len(columns)
     label_w = page.mm(24)
     value_w = col_w - label_w
-    row_h = [
-        [max(page.text_height(v or "—", value_font, value_w), page.mm(5)) for _, v in column]
+    row_h = [  # a row is as tall as its value or its label, whichever wraps to more lines
+        [max(page.text_height(v or "—", value_font, value_w),
+             page.text_height(label, label_font, label_w) + page.mm(0.6), page.mm(5))
+         for label, v in column]
         for column in columns
     ]
     height = max(sum(h) + page.mm(1) * len(h) for h in row_h)
@@ -685,27 +701,30 @@ def _batch_blocks(page: _Page, content: BatchContent) -> list[_Block]:
                     "not a diagnosis)", page.font(10, italic=True), colour="#444444",
                     space_after=3),
     ]
-    failed = content.count("error")
+    failed = content.total - content.classified
     blocks.append(_fields_block(page, [
         [("Results file", content.source), ("Created", f"{content.created_at:%Y-%m-%d %H:%M}"),
          ("Model", content.model)],
-        [("Files", str(content.total)),
+        [("Files", f"{content.total} ({content.classified} classified, {failed} not analysed)"),
          ("Review advised", str(content.count("review_advised"))),
          ("Operating point", content.operating_point)],
     ]))
     summary = (
         f"{content.count('review_advised')} review advised · {content.count('malignant')} with a "
         f"malignant top class · {content.count('uncertain')} uncertain · "
-        f"{content.count('out_of_distribution')} out of distribution · {failed} not analysed"
+        f"{content.count('out_of_distribution')} out of distribution · {failed} not analysed "
+        "(unreadable or unclassified)"
     )
     blocks.append(_text_block(page, summary, page.font(10, bold=True), space_after=2))
     if content.class_counts:
-        blocks.append(_text_block(page, "Top class counts", page.font(9, bold=True),
-                                  space_after=1))
+        blocks.append(_text_block(
+            page, f"Top class counts: shares of the {content.classified} classified files"
+            + (f" ({failed} not analysed, not counted)" if failed else ""),
+            page.font(9, bold=True), space_after=1))
         blocks[-1].keep_with_next = True
         blocks += _table_block(page, ["Top class", "Files", "Share"],
-                               [[name, str(n), f"{n / content.total:.0%}"]
-                                for name, n in content.class_counts], [60, 15, 15])
+                               [[name, str(n), f"{share:.0%}"]
+                                for name, n, share in content.class_shares()], [60, 15, 15])
     blocks.append(_text_block(page, "Every file, those needing attention first (review advised "
                               "or malignant, then uncertain or out of distribution, then not "
                               "analysed)", page.font(9, bold=True), space_after=1))

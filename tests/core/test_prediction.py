@@ -7,7 +7,13 @@ import pytest
 
 from skindesk.core.classifier import Classifier
 from skindesk.core.modelcard import CardError, ModelCard
-from skindesk.core.prediction import Alert, alerts_for, make_prediction, operating_point_label
+from skindesk.core.prediction import (
+    Alert,
+    alerts_for,
+    default_heatmap_class,
+    make_prediction,
+    operating_point_label,
+)
 from skindesk.core.testmodels import test_card as make_card
 
 NAMES = [c["name"] for c in make_card()["classes"]]
@@ -144,6 +150,33 @@ def test_wrong_length_is_refused(card):
 def test_alerts_for_matches_prediction(card):
     p = vector(nevus=0.4, melanoma=0.3, squamous_cell_carcinoma=0.25)
     assert alerts_for(card, p) == make_prediction(card, p).alerts
+
+
+def test_default_heatmap_class_is_the_strongest_alert_under_a_benign_top_class(card):
+    hidden = make_prediction(card, vector(nevus=0.61, melanoma=0.23))
+    assert hidden.top_class.name == "nevus" and default_heatmap_class(hidden) == "melanoma"
+    two = make_prediction(card, vector(nevus=0.3, melanoma=0.15, basal_cell_carcinoma=0.45))
+    assert default_heatmap_class(two) == "basal cell carcinoma"  # the larger margin
+    # the same probabilities at a stricter operating point: no alert, so the top class
+    strict = make_prediction(card, vector(nevus=0.61, melanoma=0.23), sensitivity=0.8)
+    assert not strict.alerts and default_heatmap_class(strict) == "nevus"
+
+
+def test_default_heatmap_class_without_alerts_is_the_top_class(card):
+    assert default_heatmap_class(make_prediction(card, vector(nevus=0.8, melanoma=0.05))) == "nevus"
+    assert default_heatmap_class(make_prediction(card, vector(dermatofibroma=0.9))) == (
+        "dermatofibroma")
+    no_points = ModelCard.from_dict(make_card(operating_points=None))
+    assert default_heatmap_class(make_prediction(no_points, vector(nevus=0.61, melanoma=0.23))) == (
+        "nevus")
+
+
+def test_class_index(card):
+    prediction = make_prediction(card, vector(nevus=0.6))
+    assert prediction.class_index("melanoma") == MELANOMA
+    assert prediction.class_index("nevus") == prediction.top_index == NEVUS
+    with pytest.raises(ValueError, match="no class 'lentigo'"):
+        prediction.class_index("lentigo")
 
 
 # -- through the real classifier ----------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from skindesk.gui.dialogs import SettingsDialog
 from skindesk.gui.result_panel import NO_THRESHOLDS_TEXT
@@ -110,3 +111,31 @@ def test_list_marker_follows_the_operating_point(make_window, wait_for_result, m
     assert not entry.item.text().startswith("⚠")
     window.set_sensitivity(0.9)
     assert entry.item.text().startswith("⚠")
+
+
+def test_heatmap_starts_on_the_alert_class_not_the_benign_top_class(
+    make_window, qtbot, wait_for_result, make_fixed_model, images
+):
+    model = make_fixed_model("hidden-melanoma", {"ood_threshold": None}, nevus=0.61, melanoma=0.23)
+    window = make_window(model)
+    window.open_paths([str(images["lesion"])])
+    prediction = wait_for_result(window, images["lesion"])
+    panel = window.result_panel
+    assert prediction.top_class.name == "nevus" and prediction.review_advised
+    assert panel.chart.selected_class() == "melanoma"
+    assert panel.heatmap_class_label.text().startswith("for Melanoma (alert: review advised)")
+    assert window._heatmap_index(prediction) == prediction.class_index("melanoma")
+    # the default follows the operating point: no alert at 80 %, so the top class
+    window.apply_settings(0.8, "auto")
+    assert panel.chart.selected_class() == "nevus"
+    assert panel.heatmap_class_label.text().startswith("for Nevus (top class)")
+    window.apply_settings(0.9, "auto")
+    assert panel.chart.selected_class() == "melanoma"
+    # the user can still pick any class, and the choice stays
+    rows = panel.chart.rows()
+    nevus = next(i for i, r in enumerate(rows) if r.name == "nevus")
+    qtbot.mouseClick(panel.chart, Qt.MouseButton.LeftButton,
+                     pos=panel.chart.bar_rect(nevus).center().toPoint())
+    assert panel.chart.selected_class() == "nevus"
+    assert window._heatmap_index(prediction) == prediction.class_index("nevus")
+    assert panel.heatmap_class_label.text().startswith("for Nevus (top class)")

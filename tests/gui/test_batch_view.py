@@ -170,3 +170,21 @@ def test_start_refusals_are_explained(qtbot, tmp_path, colour_model):
     assert "already exists" in window.last_message and existing.read_text() == "keep me\n"
     assert not window.start(str(tmp_path / "missing"))
     assert "not a folder" in window.last_message
+
+
+def test_double_clicked_row_opens_with_the_alert_class_heat_map(
+    qtbot, tmp_path, monkeypatch, make_window, make_fixed_model, wait_for_result
+):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the autosaved results CSV
+    folder = tmp_path / "day"
+    _fill(folder, 2)
+    window = make_window(make_fixed_model("review", nevus=0.70, melanoma=0.16))
+    window.open_folder(str(folder))
+    batch = window.batch_windows[-1]
+    qtbot.waitUntil(lambda: not batch.running and len(batch.model.rows) == 2, timeout=15000)
+    rect = batch.table.visualRect(batch.proxy.index(0, 0))
+    qtbot.mouseClick(batch.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(batch.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    prediction = wait_for_result(window, batch.visible_rows()[0].file)
+    assert prediction.top_class.name == "nevus" and prediction.review_advised
+    assert window.result_panel.chart.selected_class() == "melanoma"

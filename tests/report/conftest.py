@@ -8,6 +8,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import html
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -77,6 +79,16 @@ def pdf_fonts(path: Path) -> list[list[str]]:
     return [line.split() for line in out.splitlines()[2:] if line.strip()]
 
 
+def pdf_words(path: Path, page: int = 1) -> list[tuple[float, float, float, float, str]]:
+    """Page ``page``'s words with their boxes in points: (x_min, y_min, x_max, y_max, word)."""
+    out = subprocess.run([_tool("pdftotext"), "-bbox", "-f", str(page), "-l", str(page),
+                          str(path), "-"], capture_output=True, text=True, check=True).stdout
+    pattern = (r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+               r"(.*?)</word>")
+    return [(float(a), float(b), float(c), float(d), html.unescape(w))
+            for a, b, c, d, w in re.findall(pattern, out)]
+
+
 def page_png(path: Path, page: int = 1, dpi: int = 40) -> np.ndarray:
     """Page ``page`` rendered to an RGB array (pdftoppm)."""
     prefix = path.with_suffix("")
@@ -88,8 +100,8 @@ def page_png(path: Path, page: int = 1, dpi: int = 40) -> np.ndarray:
 @pytest.fixture
 def pdf():  # noqa: ANN201
     """Helpers: ``pdf.text(path)``, ``pdf.info(path)``, ``pdf.fonts(path)``, ``pdf.png(path)``,
-    ``pdf.probabilities(**wanted)`` and ``pdf.LESION_BACKGROUND``."""
+    ``pdf.words(path)``, ``pdf.probabilities(**wanted)`` and ``pdf.LESION_BACKGROUND``."""
     from types import SimpleNamespace
 
     return SimpleNamespace(text=pdf_text, info=pdf_info, fonts=pdf_fonts, png=page_png,
-                           probabilities=probabilities, LESION_BACKGROUND=LESION_BACKGROUND)
+                           words=pdf_words, probabilities=probabilities, LESION_BACKGROUND=LESION_BACKGROUND)

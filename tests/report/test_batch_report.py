@@ -106,3 +106,25 @@ def test_bad_csv_files_are_named(tmp_path: Path, body, problem) -> None:  # noqa
         path.write_text(body, encoding="utf-8")
     with pytest.raises(ReportError, match=problem):
         read_batch_csv(path)
+
+
+def test_class_shares_are_of_classified_files_and_unreadable_ones_are_counted_apart(
+    results_csv: Path, tmp_path: Path, pdf  # noqa: ANN001
+) -> None:
+    content = read_batch_csv(results_csv)
+    assert (content.total, content.classified) == (6, 5)
+    assert content.class_shares() == [("Nevus", 4, 0.8), ("Basal cell carcinoma", 1, 0.2)]
+    text = pdf.text(write_batch_report_pdf(content, tmp_path / "shares.pdf"))
+    assert "Nevus 4 80%" in text and "Basal cell carcinoma 1 20%" in text  # not 67% and 17%
+    assert "6 (5 classified, 1 not analysed)" in text
+    assert "shares of the 5 classified files (1 not analysed, not counted)" in text
+    assert "1 not analysed (unreadable or unclassified)" in text
+
+
+def test_a_batch_with_no_readable_file_has_no_shares(tmp_path: Path, pdf) -> None:  # noqa: ANN001
+    rows = [ResultRow(file="x.jpg", error="cannot identify image file"),
+            ResultRow(file="y.jpg", error="empty file")]
+    content = read_batch_csv(_write(tmp_path / "broken.csv", rows))
+    assert (content.total, content.classified, content.class_shares()) == (2, 0, [])
+    text = pdf.text(write_batch_report_pdf(content, tmp_path / "broken.pdf"))
+    assert "2 (0 classified, 2 not analysed)" in text and "Top class counts" not in text

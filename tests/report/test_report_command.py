@@ -74,6 +74,70 @@ def test_bad_input_gives_one_clear_line(argv, problem, alert_model, lesion_image
     assert not (tmp_path / "r.pdf").exists()
 
 
+def test_heatmap_caption_names_the_alert_class_under_a_benign_top_class(
+    alert_model, lesion_image, tmp_path, pdf  # noqa: ANN001
+) -> None:
+    alerted, plain = tmp_path / "alert.pdf", tmp_path / "plain.pdf"
+    common = ["--patient-id", "X", "--model", str(alert_model)]
+    assert _run([str(lesion_image), "-o", str(alerted), *common]) == 0
+    assert _run([str(lesion_image), "-o", str(plain), *common, "--sensitivity", "0.8"]) == 0
+    assert "Heat map: where the model found melanoma" in pdf.text(alerted)  # nevus is top
+    assert "Heat map: where the model found nevus" in pdf.text(plain)  # no alert at 80 %
+
+
+@pytest.fixture
+def batch_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "results.csv"
+    path.write_text(
+        "file,top_class,top_probability,malignant,review_advised,alerts,uncertain,"
+        "out_of_distribution,error\n"
+        "b.jpg,nevus,0.9,false,false,,false,false,\n"
+        "a.jpg,nevus,0.6,false,true,melanoma:0.23>=0.12,false,false,\n"
+        "c.jpg,,,,,,,,cannot identify image file\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("given, named", [
+    (["--patient-id", "P-1"], "--patient-id"),
+    (["--patient-name", "Ann", "--birth-date", "1961-04-03"], "--patient-name, --birth-date"),
+    (["--body-site", "back"], "--body-site"),
+    (["--clinician", "Dr. Ø"], "--clinician"),
+    (["--notes", "x"], "--notes"),
+    (["--patient-id", ""], "--patient-id"),
+])
+def test_batch_report_refuses_patient_fields(given, named, batch_csv, tmp_path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "batch.pdf"
+    assert _run(["--batch", str(batch_csv), "-o", str(out), *given]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {named}: patient fields are refused with --batch" in err
+    assert "several patients" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("given, named", [
+    (["--sensitivity", "0.9"], "--sensitivity"), (["--model", "other.onnx"], "--model")])
+def test_batch_report_refuses_a_model_or_operating_point_it_would_not_use(
+    given, named, batch_csv, tmp_path, capsys  # noqa: ANN001
+) -> None:
+    out = tmp_path / "batch.pdf"
+    assert _run(["--batch", str(batch_csv), "-o", str(out), *given]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {named}: refused with --batch" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_batch_report_takes_the_clinic_and_counts_unreadable_files_apart(
+    batch_csv, tmp_path, pdf, capsys  # noqa: ANN001
+) -> None:
+    out = tmp_path / "batch.pdf"
+    assert _run(["--batch", str(batch_csv), "-o", str(out), "--clinic", "Praxis Süd"]) == 0
+    assert "3 files: 2 classified, 1 not analysed; 1 review advised" in capsys.readouterr().out
+    text = pdf.text(out)
+    assert "Praxis Süd" in text and "Nevus 2 100%" in text and "c.jpg" in text
+
+
 def test_batch_report_headless_subprocess(tmp_path: Path, pdf) -> None:  # noqa: ANN001
     csv_path = tmp_path / "results.csv"
     csv_path.write_text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from PIL import Image
 
 from skindesk.core.classifier import Classifier
 from skindesk.core.imaging import load_image
+from skindesk.core.prediction import Alert, default_heatmap_class
 from skindesk.report import PatientFields, ReportError, build_report
 from skindesk.report.heatmap import heatmap_overlay
 from skindesk.report.pdf import default_paper, write_report_pdf
@@ -19,13 +21,14 @@ CLINICIAN = "Dr. Émile Brontë"
 
 
 def _report(model: Path, image_path: Path, out: Path, *, sensitivity=None, paper="a4",  # noqa: ANN001
-            notes: str = "", heatmap: bool = True) -> tuple[Path, object]:
+            notes: str = "", heatmap: bool = True, patient_id: str = "P-0042",
+            name: str = NAME) -> tuple[Path, object]:
     classifier = Classifier(model, provider="cpu", sensitivity=sensitivity)
     image = load_image(image_path)
     prediction = classifier.predict_image(image, str(image_path))
     content = build_report(
         prediction, classifier.card,
-        PatientFields(patient_id="P-0042", name=NAME, birth_date="1961-04-03",
+        PatientFields(patient_id=patient_id, name=name, birth_date="1961-04-03",
                       body_site="left shoulder", clinician=CLINICIAN, clinic="Praxis Müller",
                       notes=notes),
         sha256=classifier.sha256, provider=classifier.provider, sensitivity=sensitivity,
@@ -151,3 +154,40 @@ def test_heatmap_overlay_colours_the_image(test_model_path, lesion_image) -> Non
     assert isinstance(overlay, Image.Image) and overlay.size == image.size
     difference = np.abs(np.asarray(overlay, int) - np.asarray(image, int)).mean()
     assert difference > 5
+
+
+def test_a_long_patient_id_and_name_wrap_and_are_never_cut(
+    alert_model, lesion_image, tmp_path, pdf  # noqa: ANN001
+) -> None:
+    patient_id = "MRN-" + "".join(f"{i:02d}ABCDEFGH" for i in range(11)) + "-XYZ09"
+    name = "Maria-Magdalena " * 5 + "Łukasiewicz-Ødegård von und zu Hohenberg-Schwarzenfeld 李小龙"
+    assert len(patient_id) == 120 and " " not in patient_id
+    path, _ = _report(alert_model, lesion_image, tmp_path / "long_id.pdf", patient_id=patient_id,
+                      name=name)
+    # pdftotext breaks wrapped lines (and drops a hyphen at a line end): compare without them
+    def squeezed(text: str) -> str:
+        return "".join(text.split()).replace("-", "")
+
+    text = squeezed(pdf.text(path))
+    assert text.count(squeezed(patient_id)) >= 2  # the fields and the running header
+    assert squeezed(name) in text
+    width = float(pdf.info(path)["Page size"].split()[0])
+    margin = 15 / 25.4 * 72
+    words = pdf.words(path)
+    assert words and all(x_max <= width - margin + 1 for _, _, x_max, _, _ in words)
+
+
+def test_heatmap_overlay_defaults_to_default_heatmap_class(test_model_path, lesion_image) -> None:  # noqa: ANN001
+    classifier = Classifier(test_model_path, provider="cpu")
+    image = load_image(lesion_image)
+    plain = classifier.predict_image(image)
+    alert = Alert("melanoma", "Melanoma", 0.2, 0.12, 0.9, 0.91, 0.7)
+    candidates = [dataclasses.replace(plain, alerts=()), dataclasses.replace(plain, alerts=(alert,))]
+    for prediction in candidates:
+        shown = prediction.class_index(default_heatmap_class(prediction))
+        default = np.asarray(heatmap_overlay(image, prediction), int)
+        assert (default == np.asarray(heatmap_overlay(image, prediction, shown), int)).all()
+    melanoma, top = candidates[1].class_index("melanoma"), candidates[1].top_index
+    assert melanoma != top
+    assert (np.asarray(heatmap_overlay(image, candidates[1]), int)
+            != np.asarray(heatmap_overlay(image, candidates[1], top), int)).any()

@@ -98,7 +98,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--workers", type=_positive_int, default=None, metavar="N",
-        help=f"parallel lanes, each decoding and classifying a chunk of files (default: one per CPU core, here {default_workers()})",
+        help="parallel lanes, each decoding and classifying a chunk of files (default: one per "
+             f"CPU core, here {default_workers()})",
     )
     parser.set_defaults(func=run)
     return parser

@@ -665,8 +665,7 @@ class MainWindow(QMainWindow):
 
     def _heatmap_index(self, prediction: Prediction) -> int:
         name = self.result_panel.shown_heatmap_class()
-        names = [c.name for c in prediction.classes]
-        return names.index(name) if name in names else prediction.top_index
+        return prediction.class_index(name) if name in prediction.as_dict() else prediction.top_index
 
     def _update_heatmap(self) -> None:
         entry = self._current_entry()

@@ -19,10 +19,11 @@ def heatmap_caption(prediction: Prediction, class_name: str | None = None) -> st
     """'Heat map: where the model found melanoma' for ``class_name`` (default: the class
     ``default_heatmap_class`` picks); plain 'Heat map' for a name the model does not know."""
     name = class_name or default_heatmap_class(prediction)
-    for info in prediction.classes:
-        if info.name == name:
-            return f"Heat map: where the model found {info.display_name.lower()}"
-    return "Heat map"
+    try:
+        info = prediction.classes[prediction.class_index(name)]
+    except ValueError:
+        return "Heat map"
+    return f"Heat map: where the model found {info.display_name.lower()}"
 
 
 # The app's ramp (skindesk.gui.heatmap): dark blue (little) through yellow to red (most).

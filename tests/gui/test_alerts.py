@@ -9,13 +9,18 @@ from skindesk.gui.dialogs import SettingsDialog
 from skindesk.gui.result_panel import NO_THRESHOLDS_TEXT
 
 
-def test_banner_for_benign_top_class_with_melanoma_above_threshold(
-    make_window, qtbot, wait_for_result, make_fixed_model, images
-):
+def _hidden_melanoma(make_window, wait_for_result, make_fixed_model, images):  # noqa: ANN001, ANN202
+    """A window showing nevus 61 % on top with melanoma 23 % above its 12 % alert threshold."""
     model = make_fixed_model("hidden-melanoma", {"ood_threshold": None}, nevus=0.61, melanoma=0.23)
     window = make_window(model)
     window.open_paths([str(images["lesion"])])
-    prediction = wait_for_result(window, images["lesion"])
+    return window, wait_for_result(window, images["lesion"])
+
+
+def test_banner_for_benign_top_class_with_melanoma_above_threshold(
+    make_window, qtbot, wait_for_result, make_fixed_model, images
+):
+    window, prediction = _hidden_melanoma(make_window, wait_for_result, make_fixed_model, images)
     panel = window.result_panel
     assert prediction.top_class.name == "nevus" and prediction.review_advised
     banner = panel.alert_banner
@@ -101,10 +106,7 @@ def test_settings_offers_only_the_cards_operating_points(make_window, make_fixed
 def test_list_marker_follows_the_operating_point(make_window, wait_for_result, make_fixed_model,
                                                  images):
     """Review finding: the ⚠ in the image list stayed after a stricter operating point."""
-    model = make_fixed_model("hidden-melanoma", {"ood_threshold": None}, nevus=0.61, melanoma=0.23)
-    window = make_window(model)
-    window.open_paths([str(images["lesion"])])
-    wait_for_result(window, images["lesion"])
+    window, _ = _hidden_melanoma(make_window, wait_for_result, make_fixed_model, images)
     entry = window._current_entry()
     assert entry.item.text().startswith("⚠")
     window.set_sensitivity(0.8)  # melanoma threshold 0.30 > 0.23
@@ -116,10 +118,7 @@ def test_list_marker_follows_the_operating_point(make_window, wait_for_result, m
 def test_heatmap_starts_on_the_alert_class_not_the_benign_top_class(
     make_window, qtbot, wait_for_result, make_fixed_model, images
 ):
-    model = make_fixed_model("hidden-melanoma", {"ood_threshold": None}, nevus=0.61, melanoma=0.23)
-    window = make_window(model)
-    window.open_paths([str(images["lesion"])])
-    prediction = wait_for_result(window, images["lesion"])
+    window, prediction = _hidden_melanoma(make_window, wait_for_result, make_fixed_model, images)
     panel = window.result_panel
     assert prediction.top_class.name == "nevus" and prediction.review_advised
     assert panel.chart.selected_class() == "melanoma"

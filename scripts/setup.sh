@@ -25,12 +25,13 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # -- system libraries -------------------------------------------------------------------------
 # Qt offscreen and the fonts it draws with; then what a real X11 window needs (xcb); then, for
-# the tests, a virtual X server and pdftotext.
+# the tests, a virtual X server, pdftotext and a PostgreSQL server (the case-store tests start
+# their own throwaway cluster with its initdb/pg_ctl; the Debian service itself is not used).
 QT_PACKAGES=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core)
 XCB_PACKAGES=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
               libxkbcommon-x11-0 libx11-xcb1 libxcb-randr0 libxcb-shape0 libxcb-xfixes0
               libxcb-sync1 libxcb-xkb1 libxcb-shm0 libxcb-render0)
-TEST_PACKAGES=(xvfb poppler-utils)
+TEST_PACKAGES=(xvfb poppler-utils postgresql)
 
 installed() {  # Ubuntu 24.04 renamed some libraries with a t64 suffix
   dpkg -s "$1" >/dev/null 2>&1 || dpkg -s "${1}t64" >/dev/null 2>&1

@@ -23,7 +23,7 @@ from .core.errors import SkinDeskError
 
 __all__ = ["VERBS", "main", "build_parser", "start_app"]
 
-VERBS = ("classify", "info", "report")
+VERBS = ("classify", "info", "report", "case")
 EXIT_USAGE = 2
 
 

@@ -1,0 +1,232 @@
+"""``skindesk case``: the case store from the command line (scripting, migration, backups).
+
+Sub-commands: ``add`` (file images, classified by the model, under a patient and lesion),
+``list``, ``show``, ``export`` (one patient to a zip), ``import`` (an export or a backup),
+``delete`` (erase a patient; needs ``--yes``), ``backup`` (every patient to one zip) and
+``check`` (database integrity and every image against its sha256). Each takes
+``--database URL`` (default: ``$SKINDESK_DATABASE``, else the per-user SQLite store).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..cases.location import ENV_VARIABLE, default_store_dir
+from ..cases.vocab import SITES, parse_date
+from ..core.errors import ImageLoadError
+from ..core.formatting import percent
+from .options import add_model_options, model_path
+
+__all__ = ["add_parser", "run"]
+
+
+def _date(text: str) -> Any:
+    try:
+        return parse_date(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``case`` and its sub-commands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database", metavar="URL", default=None,
+        help=f"case store: a SQLite file or a URL such as postgresql://user@host/db "
+        f"(default: ${ENV_VARIABLE}, else {default_store_dir() / 'cases.sqlite'})",
+    )
+    parser = subparsers.add_parser(
+        "case", help="patients, lesions and visits in the case store",
+        description="The case store: patients, their lesions and every visit's image and result.",
+    )
+    verbs = parser.add_subparsers(dest="case_command", metavar="SUBCOMMAND")
+
+    add = verbs.add_parser("add", parents=[common], help="classify images and file them under a patient",
+                           description="Classify IMAGE files and file each (with its result) under "
+                           "PATIENT_ID, created when new. An image the patient already has is skipped.")
+    add.add_argument("patient_id", metavar="PATIENT_ID", help="the clinic's patient ID")
+    add.add_argument("images", metavar="IMAGE", nargs="+", type=Path, help="image files")
+    add.add_argument("--lesion", metavar="LABEL", default=None,
+                     help="lesion label, e.g. 'left shoulder' (default: a new lesion per image)")
+    add.add_argument("--site", choices=SITES, default=None, metavar="SITE",
+                     help=f"anatomical site, one of: {', '.join(SITES)} (default: none)")
+    add.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD",
+                     help="date taken (default: from the image's EXIF, else today)")
+    add.add_argument("--dermatoscope", default="", metavar="TEXT",
+                     help="dermatoscope used (default: empty)")
+    add_model_options(add)
+
+    listing = verbs.add_parser("list", parents=[common], help="list patients")
+    listing.add_argument("--search", default="", metavar="TEXT",
+                         help="only patients whose ID or name contains TEXT (default: all)")
+    listing.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+
+    show = verbs.add_parser("show", parents=[common], help="show one patient's lesions and visits")
+    show.add_argument("patient_id", metavar="PATIENT_ID")
+    show.add_argument("--json", action="store_true", help="print JSON (default: text)")
+
+    export = verbs.add_parser("export", parents=[common], help="export one patient to a zip")
+    export.add_argument("patient_id", metavar="PATIENT_ID")
+    export.add_argument("--output", "-o", type=Path, required=True, metavar="FILE.zip",
+                        help="the zip to write (required)")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace an existing file (default: refuse)")
+
+    imports = verbs.add_parser("import", parents=[common], help="import an export or a backup zip")
+    imports.add_argument("file", metavar="FILE.zip", type=Path)
+
+    delete = verbs.add_parser("delete", parents=[common],
+                              help="erase a patient: rows, results and images")
+    delete.add_argument("patient_id", metavar="PATIENT_ID")
+    delete.add_argument("--yes", action="store_true",
+                        help="really erase (required; default: refuse)")
+
+    backup = verbs.add_parser("backup", parents=[common], help="back up every patient to one zip")
+    backup.add_argument("--output", "-o", type=Path, required=True, metavar="FILE.zip",
+                        help="the zip to write (required); restore with 'case import'")
+    backup.add_argument("--overwrite", action="store_true",
+                        help="replace an existing file (default: refuse)")
+
+    verbs.add_parser("check", parents=[common],
+                     help="check the database and every image against its sha256")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen ``case`` sub-command; returns the exit status."""
+    command = getattr(args, "case_command", None)
+    if command is None:
+        print("skindesk case: choose a sub-command: add, list, show, export, import, delete, "
+              "backup, check (see 'skindesk case --help')", file=sys.stderr)
+        return 2
+    if command == "delete" and not args.yes:
+        print(f"skindesk case delete: erasing patient {args.patient_id!r} cannot be undone; "
+              "add --yes to do it", file=sys.stderr)
+        return 2
+    from ..cases.store import CaseStore
+
+    with CaseStore.open(args.database, create=command in ("add", "import")) as store:
+        return int(_HANDLERS[command](store, args))
+
+
+def _add(store: Any, args: argparse.Namespace) -> int:
+    from ..cases.images import read_incoming
+    from ..cases.records import stored_result
+    from ..core.classifier import Classifier
+    from ..core.results import ModelInfo, row_from_prediction
+
+    classifier = Classifier(model_path(args), provider=args.provider, sensitivity=args.sensitivity)
+    info = ModelInfo.from_classifier(classifier)
+    failed = 0
+    for path in args.images:
+        try:
+            incoming = read_incoming(path)
+            prediction = classifier.predict_file(path)
+        except ImageLoadError as error:
+            print(f"{error}", file=sys.stderr)
+            failed += 1
+            continue
+        result = stored_result(row_from_prediction(str(path), prediction, info), classifier.sha256)
+        outcome = store.add_image(args.patient_id, incoming, lesion=args.lesion, site=args.site,
+                                  taken_on=args.date, dermatoscope=args.dermatoscope,
+                                  result=result)
+        status = "added" if outcome.added else "already in the store"
+        print(f"{path}: {status} (lesion {outcome.lesion_id}, visit {outcome.visit_id}); "
+              f"{prediction.summary()}", flush=True)
+    return 1 if failed else 0
+
+
+def _list(store: Any, args: argparse.Namespace) -> int:
+    patients = store.search(args.search, limit=100_000)
+    if args.json:
+        print(json.dumps([{"clinic_id": p.clinic_id, "name": p.name, "birth_year": p.birth_year,
+                           "lesions": p.lesion_count, "visits": p.visit_count,
+                           "last_visit": p.last_visit.isoformat() if p.last_visit else None}
+                          for p in patients], indent=2, ensure_ascii=False))
+        return 0
+    print(f"{'patient ID':<20} {'name':<28} {'born':>4} {'lesions':>7} {'visits':>6}  last visit")
+    for p in patients:
+        print(f"{p.clinic_id:<20} {(p.name or ''):<28.28} {p.birth_year or '':>4} "
+              f"{p.lesion_count:>7} {p.visit_count:>6}  {p.last_visit or ''}")
+    print(f"{len(patients)} patient(s) in {store.label}")
+    return 0
+
+
+def _show(store: Any, args: argparse.Namespace) -> int:
+    from ..cases.compare import compare_visits
+    from ..cases.transfer import patient_to_json
+
+    record = store.patient(args.patient_id)
+    if args.json:
+        print(json.dumps(patient_to_json(record), indent=2, ensure_ascii=False))
+        return 0
+    details = [f"born {record.birth_year}" if record.birth_year else "", record.sex or "",
+               f"Fitzpatrick {record.fitzpatrick}" if record.fitzpatrick else ""]
+    print(f"Patient {record.clinic_id}" + (f" — {record.name}" if record.name else "") +
+          "".join(f", {d}" for d in details if d))
+    if record.notes:
+        print(f"  notes: {record.notes}")
+    for lesion in record.lesions:
+        site = f" ({lesion.site})" if lesion.site else ""
+        print(f"\nLesion {lesion.id}: {lesion.label}{site}")
+        if lesion.histopathology:
+            print(f"  histopathology: {lesion.histopathology}")
+        for visit in lesion.visits:
+            latest = visit.latest
+            score = (f"{latest.top_class} {percent(latest.probabilities.get(latest.top_class))}, "
+                     f"melanoma {percent(latest.probabilities.get('melanoma'))}"
+                     + (f", alerts: {', '.join(latest.alert_classes)}" if latest.alert_classes else "")
+                     + f" [{latest.model_name} {latest.model_version}]") if latest else "no result"
+            decision = f"; decision: {visit.decision_text()}" if visit.decision else ""
+            print(f"  {visit.taken_on} ({visit.date_source}) visit {visit.id}: {score}{decision}")
+        if len(lesion.visits) >= 2:
+            print(f"  change since first visit: {compare_visits(lesion.visits[0], lesion.visits[-1])}")
+    return 0
+
+
+def _export(store: Any, args: argparse.Namespace) -> int:
+    from ..cases.transfer import export_patients
+
+    store.patient(args.patient_id)  # a clear "no patient" before any file is made
+    export_patients(store, args.output, [args.patient_id], overwrite=args.overwrite)
+    print(f"exported patient {args.patient_id} to {args.output}")
+    return 0
+
+
+def _import(store: Any, args: argparse.Namespace) -> int:
+    from ..cases.transfer import import_file
+
+    imported = import_file(store, args.file)
+    print(f"imported {len(imported)} patient(s) from {args.file} into {store.label}")
+    return 0
+
+
+def _delete(store: Any, args: argparse.Namespace) -> int:
+    erased = store.delete_patient(args.patient_id)
+    print(f"erased patient {args.patient_id} and {erased} image(s) from {store.label}")
+    return 0
+
+
+def _backup(store: Any, args: argparse.Namespace) -> int:
+    from ..cases.transfer import export_patients
+
+    count = export_patients(store, args.output, None, overwrite=args.overwrite)
+    print(f"backed up {count} patient(s) from {store.label} to {args.output}")
+    return 0
+
+
+def _check(store: Any, args: argparse.Namespace) -> int:  # noqa: ARG001
+    problems = store.check()
+    for problem in problems:
+        print(problem)
+    print(f"{store.label}: " + (f"{len(problems)} problem(s)" if problems else "no problems found"))
+    return 1 if problems else 0
+
+
+_HANDLERS = {"add": _add, "list": _list, "show": _show, "export": _export, "import": _import,
+             "delete": _delete, "backup": _backup, "check": _check}

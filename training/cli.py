@@ -115,6 +115,41 @@ def _optional(module: str) -> Any:
         return None
 
 
+def _add_finetune(subparsers: Any) -> None:
+    from .config import add_arguments
+
+    parser = subparsers.add_parser(
+        "finetune", help="train the whole network with fresh augmentation (the model to ship)",
+        description="Whole-network fine-tuning with fresh augmentation every epoch: split by "
+                    "lesion, decode the pool once, train, checkpoint atomically (every epoch and "
+                    "every --checkpoint-minutes), --resume exactly, then calibrate, export and "
+                    "evaluate.")
+    add_arguments(parser)
+    parser.set_defaults(func=_run_finetune)
+
+
+def _run_finetune(args: argparse.Namespace) -> int:
+    from .config import TrainConfig, config_from_args
+
+    config, explicit = config_from_args(args)
+    out = Path(config.out)
+    saved = out / "config.json"
+    if config.resume:
+        if not saved.exists():
+            raise ValueError(f"{out}: no run to resume (no config.json); drop --resume to start one")
+        config = TrainConfig.from_json(saved.read_text()).resumed_with(config, explicit)
+    elif (out / "checkpoints").exists():
+        raise ValueError(f"{out} already holds a run; pass --resume to continue it, or choose "
+                         "another --out")
+    if not Path(config.data).exists():
+        raise ValueError(f"{config.data}: no such file or folder")
+    if config.weights and not Path(config.weights).is_file():
+        raise ValueError(f"--weights {config.weights}: no such file")
+    from .finetune import FineTuneRun
+
+    return FineTuneRun(config).run()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skindesk-train",
@@ -124,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parser(subparsers)
     _add_summary(subparsers)
     _add_train(subparsers)
+    _add_finetune(subparsers)
     for name in ("training.evaluate", "training.export", "training.quantize", "training.modeldoc"):
         module = _optional(name)
         if module is not None and hasattr(module, "add_parser"):

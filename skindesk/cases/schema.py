@@ -69,8 +69,8 @@ class ImageBlob(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     format: Mapped[str] = mapped_column(String(16))
-    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
-    thumbnail: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    thumbnail: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
 
 
 class Visit(Base):

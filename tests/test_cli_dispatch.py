@@ -40,7 +40,7 @@ def test_existing_paths_start_the_app_with_them(app_calls, tmp_path):
 def test_a_word_that_is_neither_verb_nor_file(app_calls, capsys):
     assert cli.main(["clasify"]) == 2
     err = capsys.readouterr().err
-    assert err == ("skindesk: error: 'clasify' is neither a command (classify, info, report) nor "
+    assert err == ("skindesk: error: 'clasify' is neither a command (classify, info, report, case) nor "
                    "an existing file or folder\n")
     assert app_calls == []
 

@@ -112,7 +112,11 @@ def make_engine(url: URL, *, create: bool = True) -> Engine:
         if not path.exists():
             if not create:
                 raise CaseStoreError(f"case store {path}: no such file (nothing has been stored there yet)")
-            make_private_dir(path.parent)
+            try:
+                make_private_dir(path.parent)
+            except OSError as error:
+                raise CaseStoreError(f"case store {path}: its folder cannot be created "
+                                     f"({error.strerror or error})") from error
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
         _sqlite_setup(engine, path)
         return engine

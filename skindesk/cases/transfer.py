@@ -143,8 +143,10 @@ def _load(path: Path) -> tuple[zipfile.ZipFile, dict[str, Any]]:
 
 
 def import_file(store: CaseStore, path: str | Path,
-                progress: Callable[[str], None] | None = None) -> list[str]:
+                progress: Callable[[int, int], None] | None = None) -> list[str]:
     """Import every patient of a transfer file in one transaction; returns their clinic IDs.
+
+    ``progress(images_done, images_total)`` is called as each visit image is written.
 
     Raises:
         TransferError: the file is not a readable export, an image does not match its sha256,
@@ -157,6 +159,8 @@ def import_file(store: CaseStore, path: str | Path,
             patients = [_checked_patient(p) for p in document.get("patients", [])]
         except (KeyError, TypeError, ValueError) as error:
             raise TransferError(f"{path}: invalid record ({error})") from error
+        total = sum(len(l.get("visits", [])) for p in patients for l in p.get("lesions", []))
+        counter = _Counter(total, progress)
         with store.writing("importing") as session:
             for patient in patients:
                 clinic_id = patient["clinic_id"]
@@ -164,9 +168,7 @@ def import_file(store: CaseStore, path: str | Path,
                     raise TransferError(
                         f"{path}: a patient with ID {clinic_id!r} is already in case store "
                         f"{store.label}; nothing was imported")
-                _insert_patient(session, patient, archive, path)
-                if progress is not None:
-                    progress(clinic_id)
+                _insert_patient(session, patient, archive, path, counter)
         return [p["clinic_id"] for p in patients]
 
 
@@ -186,8 +188,18 @@ def _checked_patient(data: dict[str, Any]) -> dict[str, Any]:
     return checked
 
 
+class _Counter:
+    def __init__(self, total: int, report: Callable[[int, int], None] | None) -> None:
+        self.done, self.total, self.report = 0, total, report
+
+    def step(self) -> None:
+        self.done += 1
+        if self.report is not None:
+            self.report(self.done, self.total)
+
+
 def _insert_patient(session: Any, data: dict[str, Any], archive: zipfile.ZipFile,
-                    path: Path) -> None:
+                    path: Path, counter: _Counter) -> None:
     now = audit.utc_now()
     patient = Patient(uid=uuid4().hex, clinic_id=data["clinic_id"], name=data.get("name"),
                       birth_year=data["birth_year"], sex=data["sex"],
@@ -213,6 +225,8 @@ def _insert_patient(session: Any, data: dict[str, Any], archive: zipfile.ZipFile
             lesion.visits.append(visit)
             for result in entry.get("results", []):
                 visit.results.append(_result_row(_result_from_json(result)))
+            session.flush()
+            counter.step()
     session.flush()
     audit.record(session, "import", "patient", patient.uid, f"from {FORMAT} file")
 

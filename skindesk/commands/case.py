@@ -201,7 +201,10 @@ def _export(store: Any, args: argparse.Namespace) -> int:
 def _import(store: Any, args: argparse.Namespace) -> int:
     from ..cases.transfer import import_file
 
-    imported = import_file(store, args.file)
+    def progress(done: int, total: int) -> None:
+        print(f"importing: {done}/{total} images", file=sys.stderr, flush=True)
+
+    imported = import_file(store, args.file, progress)
     print(f"imported {len(imported)} patient(s) from {args.file} into {store.label}")
     return 0
 

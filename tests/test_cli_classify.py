@@ -116,8 +116,8 @@ def test_review_advised_in_csv_and_json_and_operating_point_changes_it(tmp_path,
     row = next(csv.DictReader(out.stdout.splitlines()))
     assert row["top_class"] == "nevus" and row["malignant"] == "false"
     assert row["review_advised"] == "true"
-    assert row["alerts"] == "melanoma:0.16>=0.12"
-    assert "melanoma 90%" in row["operating_point"]
+    assert row["alerts"] == "melanoma 16 % ≥ alert threshold 12 %"
+    assert "melanoma 90 %" in row["operating_point"]
 
     out = cli(image, "--model", review_model, "--format", "json", "--top-k", "2")
     document = json.loads(out.stdout)
@@ -135,7 +135,7 @@ def test_review_advised_in_csv_and_json_and_operating_point_changes_it(tmp_path,
     assert "0.7 is not a validated operating point" in out.stderr and "Traceback" not in out.stderr
 
     table = cli(image, "--model", review_model)
-    assert "YES" in table.stdout and "melanoma:0.16>=0.12" in table.stdout
+    assert "YES" in table.stdout and "melanoma 16 % ≥ alert threshold 12 %" in table.stdout
 
 
 def test_table_output_progress_and_exit_codes(tmp_path, test_model_path):

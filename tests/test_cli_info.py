@@ -31,7 +31,7 @@ def test_text_report_shows_the_whole_card(test_model_path, capsys):
     assert "verified" in out
     for text in ("test-linear", card["licence"], card["intended_use"], "NHWC 32x32x3",
                  "bilinear resize (squash)", "shrink to about 30000 pixels",
-                 card["training_data"]["fingerprint"], "not a diagnosis", "below 50.0%"):
+                 card["training_data"]["fingerprint"], "not a diagnosis", "below 50.0 %"):
         assert text in out, text
 
 
@@ -41,9 +41,9 @@ def test_operating_point_table(test_model_path, capsys):
     rows = [line for line in out.splitlines() if "melanoma" in line and "%" in line]
     assert len(rows) == 4
     default = [line for line in rows if line.startswith("*")]
-    assert len(default) == 1 and "90%" in default[0] and "0.120" in default[0]
-    assert "91.0% [85.0%–95.0%]" in default[0] and "70.0% [65.0%–75.0%]" in default[0]
-    assert "Sensitivities a clinic can choose (--sensitivity): 80%, 85%, 90%, 95%" in out
+    assert len(default) == 1 and "90 %" in default[0] and "0.120" in default[0]
+    assert "91.0 % [85.0 %–95.0 %]" in default[0] and "70.0 % [65.0 %–75.0 %]" in default[0]
+    assert "Sensitivities a clinic can choose (--sensitivity): 80 %, 85 %, 90 %, 95 %" in out
 
 
 def test_json_report(test_model_path, capsys):
@@ -108,8 +108,8 @@ def test_per_source_figures_are_shown(make_test_model, capsys):
     }
     code, out, _ = run_cli(capsys, "info", "--model", str(make_test_model(card)))
     assert code == 0
-    assert "ham10000: validation sens 93.0% spec 72.0%" in out
-    assert "isic2017: sens 81.0% [70.0%–90.0%] spec 55.0%" in out
+    assert "ham10000: validation sens 93.0 % spec 72.0 %" in out
+    assert "isic2017: sens 81.0 % [70.0 %–90.0 %] spec 55.0 %" in out
 
 
 def test_missing_default_model_is_explained(tmp_path, monkeypatch, capsys):

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..core.batch import DEFAULT_BATCH_SIZE, Progress, classify_files, default_workers, find_images
+from ..core.atomic import write_text_atomically
 from ..core.errors import SkinDeskError
+from ..core.formatting import duration, percent
 from .options import add_model_options, model_path
 from ..core.results import (
     CsvResultWriter,
@@ -106,15 +108,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 # -- progress -------------------------------------------------------------------------
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
 class ProgressLine:
     """One progress line on ``stream``: redrawn in place on a terminal, else printed every few
     seconds. ``clear()`` before printing other text to the same terminal."""
@@ -135,8 +128,8 @@ class ProgressLine:
         filled = int(bar_width * progress.fraction)
         bar = "#" * filled + "." * (bar_width - filled)
         return (
-            f"{prefix}[{bar}] {progress.done}/{progress.total} {progress.fraction:4.0%}  "
-            f"{progress.rate:.1f} images/s  ETA {_clock(progress.eta)}"
+            f"{prefix}[{bar}] {progress.done}/{progress.total} {percent(progress.fraction):>5}  "
+            f"{progress.rate:.1f} images/s  ETA {duration(progress.eta)}"
         )
 
     def update(self, progress: Progress, force: bool = False) -> None:
@@ -328,9 +321,7 @@ def _classify(args, classifier, model, items, fmt, output, writer, previous) -> 
             stdout.write(text + "\n")
         else:
             try:
-                tmp = output.with_name(output.name + ".partial")
-                tmp.write_text(text + "\n", encoding="utf-8")
-                os.replace(tmp, output)
+                write_text_atomically(output, text + "\n")
             except OSError as error:
                 return _error(f"{output}: cannot be written ({error.strerror or error})")
     if interrupted:

@@ -17,7 +17,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..core.card_text import flatten
 from ..core.errors import SkinDeskError
+from ..core.formatting import percent
+from ..core.wording import LIMITATION
 from .options import add_model_options, model_path
 
 __all__ = ["add_parser", "run", "describe", "format_text"]
@@ -78,10 +81,7 @@ def describe(model_path: str | Path, provider: str = "auto") -> dict[str, Any]:
 
 # -- text -----------------------------------------------------------------------------
 def _pct(value: Any) -> str:
-    try:
-        return f"{float(value):.1%}"
-    except (TypeError, ValueError):
-        return "–"
+    return percent(value, 1)
 
 
 def _ci(figures: Mapping[str, Any], key: str) -> str:
@@ -93,21 +93,15 @@ def _ci(figures: Mapping[str, Any], key: str) -> str:
 
 
 def _wrap(label: str, text: str) -> list[str]:
-    lines = textwrap.wrap(str(text), _WIDTH - 18) or ["–"]
+    """A labelled value wrapped at word boundaries (a word is never broken or shortened)."""
+    lines = textwrap.wrap(str(text), _WIDTH - 18, break_long_words=False,
+                          break_on_hyphens=False) or ["–"]
     return [f"  {label:<15} {lines[0]}"] + [f"  {'':<15} {line}" for line in lines[1:]]
 
 
-def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    if isinstance(data, Mapping):
-        rows: list[tuple[str, Any]] = []
-        for key, value in data.items():
-            rows += _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-        return rows
-    if isinstance(data, float):
-        return [(prefix, f"{data:.4g}")]
-    if isinstance(data, list) and len(data) > 8:
-        return [(prefix, f"{len(data)} items (see --json)")]
-    return [(prefix, json.dumps(data) if isinstance(data, (list, dict)) else data)]
+def _whole(label: str, text: str) -> list[str]:
+    """A labelled value on one line, never wrapped (a path or digest a user may copy)."""
+    return [f"  {label:<15} {text}"]
 
 
 def _source_lines(per_source: Mapping[str, Any]) -> list[str]:
@@ -145,7 +139,7 @@ def _operating_point_lines(info: Mapping[str, Any]) -> list[str]:
             validation, test = row.get("validation", {}), row.get("test", {})
             mark = "*" if row.get("default") else " "
             lines.append(
-                f"{mark} {name:<26}{row['target_sensitivity']:>7.0%}{row['threshold']:>10.3f}  "
+                f"{mark} {name:<26}{percent(row['target_sensitivity']):>7}{row['threshold']:>10.3f}  "
                 f"{_ci(validation, 'sensitivity'):<22}{_ci(validation, 'specificity'):<22}"
                 f"{_pct(test.get('sensitivity')) if test else '–':>10}"
                 f"{_pct(test.get('specificity')) if test else '–':>10}"
@@ -153,7 +147,7 @@ def _operating_point_lines(info: Mapping[str, Any]) -> list[str]:
             lines += _source_lines(row.get("per_source") or {})
     for name in info["flagged_without_operating_points"]:
         lines.append(f"  {name}: no validated operating point; this class never raises an alert")
-    offered = ", ".join(f"{s:.0%}" for s in info["available_sensitivities"]) or "none common"
+    offered = ", ".join(percent(s) for s in info["available_sensitivities"]) or "none common"
     lines.append(f"  Sensitivities a clinic can choose (--sensitivity): {offered}")
     return lines
 
@@ -167,9 +161,10 @@ def format_text(info: Mapping[str, Any]) -> str:
     lines += _wrap("architecture", card.get("architecture", "–"))
     lines += _wrap("created", card.get("created", "–"))
     lines += _wrap("licence", card.get("licence", "–"))
-    lines += _wrap("file", info["model_file"])
-    lines += _wrap("file sha256", info["file_sha256"])
-    lines += _wrap("content sha256", f"{info['content_sha256']} (recorded in the model; verified)")
+    lines += _whole("file", info["model_file"])
+    lines += _whole("file sha256", f"{info['file_sha256']} (of the whole file, as sha256sum prints)")
+    lines += _whole("content sha256", f"{info['content_sha256']} (model card's content hash, "
+                    "recorded inside the model; verified)")
     provider = f"{info['provider']} ({', '.join(info['providers'])})"
     lines += _wrap("provider", provider)
     if info["provider_note"]:
@@ -206,18 +201,19 @@ def format_text(info: Mapping[str, Any]) -> str:
         lines.append(f"  {index:>2}. {entry.get('display_name') or entry['name']:<30}{group}")
     lines.append("")
     lines.append("Training data")
-    for key, value in _flatten(card.get("training_data") or {}) or [("", "–")]:
+    for key, value in flatten(card.get("training_data") or {}) or [("", "–")]:
         lines += _wrap(key, value)
     lines.append("Metrics")
-    for key, value in _flatten(card.get("metrics") or {}) or [("", "none recorded")]:
+    for key, value in flatten(card.get("metrics") or {}) or [("", "none recorded")]:
         lines += _wrap(key, value)
     lines.append("Calibration")
-    for key, value in _flatten(card.get("calibration") or {}) or [("", "none recorded")]:
+    for key, value in flatten(card.get("calibration") or {}) or [("", "none recorded")]:
         lines += _wrap(key, value)
     lines.append("")
     lines += _operating_point_lines(info)
     lines.append("")
     lines += _wrap("intended use", card.get("intended_use", "–"))
+    lines += _wrap("limitation", LIMITATION.removeprefix("Limitation: "))
     lines += _wrap("disclaimer", card.get("disclaimer", "–"))
     return "\n".join(lines)
 

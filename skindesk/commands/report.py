@@ -135,9 +135,9 @@ def _batch(args: argparse.Namespace, output: Path) -> int:
 
 def _single(args: argparse.Namespace, output: Path) -> int:
     from ..core.classifier import Classifier
-    from ..core.imaging import load_image
+    from ..core.imaging import load_display_image, load_image
     from ..report.content import PatientFields, ReportError, build_report
-    from ..report.heatmap import heatmap_caption, heatmap_overlay
+    from ..core.heatmap import heatmap_caption, render_prediction_heatmap
     from ..report.pdf import write_report_pdf
 
     patient = PatientFields(
@@ -150,13 +150,14 @@ def _single(args: argparse.Namespace, output: Path) -> int:
     classifier = Classifier(model_path(args), provider=args.provider, sensitivity=args.sensitivity)
     image = load_image(image_path, draft_size=classifier.draft_size)
     prediction = classifier.predict_image(image, str(image_path))
+    picture = load_display_image(image_path)  # the pixels the app shows
     heatmap = caption = None
     if args.heatmap:  # the class default_heatmap_class picks, as in the app
-        heatmap = heatmap_overlay(image, prediction, fit=classifier.card.preprocessing.fit)
+        heatmap = render_prediction_heatmap(picture, prediction, classifier.card.preprocessing)
         caption = heatmap_caption(prediction) if heatmap is not None else None
     content = build_report(
         prediction, classifier.card, patient, sha256=classifier.sha256,
-        provider=classifier.provider, sensitivity=classifier.sensitivity, image=image,
+        provider=classifier.provider, sensitivity=classifier.sensitivity, image=picture,
         heatmap=heatmap, heatmap_caption=caption or "",
     )
     write_report_pdf(content, output, paper=args.paper, overwrite=args.overwrite)

@@ -20,9 +20,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageLoadError
 
-__all__ = ["MAX_PIXELS", "IMAGE_EXTENSIONS", "load_image", "looks_like_image"]
+__all__ = ["MAX_PIXELS", "IMAGE_EXTENSIONS", "DISPLAY_SIDE", "load_image", "load_display_image",
+           "display_size_copy",
+           "looks_like_image"]
 
 MAX_PIXELS = 100_000_000
+DISPLAY_SIDE = 2400  # the longest side of the picture shown on screen and in reports
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".bmp", ".dib", ".webp"}
 )
@@ -137,3 +140,18 @@ def to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def display_size_copy(image: Image.Image, side: int = DISPLAY_SIDE) -> Image.Image:
+    """``image`` itself, or a copy shrunk (bilinear) so that its longest side is ``side``."""
+    if max(image.size) <= side:
+        return image
+    shown = image.copy()
+    shown.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return shown
+
+
+def load_display_image(path: str | Path, side: int = DISPLAY_SIDE) -> Image.Image:
+    """The picture of ``path`` that the app shows and the report prints (longest side at most
+    ``side``); the heat map is drawn over these pixels in both (raises like ``load_image``)."""
+    return display_size_copy(load_image(path, draft_size=(side, side)), side)

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .formatting import percent
 from .modelcard import ClassInfo, ModelCard
+from .wording import alert_phrase
 
 __all__ = [
     "Alert",
     "Prediction",
-    "percent_pair",
     "make_prediction",
     "alerts_for",
     "operating_point_label",
@@ -32,33 +33,13 @@ class Alert:
     validated_sensitivity: float
     validated_specificity: float
 
-    def compact(self) -> str:
-        """Machine-friendly form for CSV, e.g. ``melanoma:0.23>=0.12`` (up to 3 decimals, so a
-        threshold of 0.022 is not shown as 0.02)."""
-        return f"{self.class_name}:{_decimal(self.probability)}>={_decimal(self.threshold)}"
+    def text(self) -> str:
+        """How the alert reads in every output: 'melanoma 24 % ≥ alert threshold 9 %'."""
+        return alert_phrase(self.display_name, self.probability, self.threshold)
 
     def sentence(self) -> str:
-        probability, threshold = percent_pair(self.probability, self.threshold)
-        return (
-            f"{self.display_name.lower()} {probability} is above the alert threshold "
-            f"{threshold} ({self.validated_sensitivity:.0%} sensitivity on validation)"
-        )
-
-
-def _decimal(value: float) -> str:
-    """0.23 → '0.23', 0.022 → '0.022', 0.12071 → '0.121': at least 2, at most 3 decimals."""
-    text = f"{value:.3f}"
-    return text[:-1] if text.endswith("0") else text
-
-
-def percent_pair(value: float, threshold: float) -> tuple[str, str]:
-    """A probability and its threshold as percentages that never look equal when they differ:
-    whole percentages, or one or two decimals when whole ones would look the same."""
-    for digits in (0, 1, 2):
-        a, b = f"{value:.{digits}%}", f"{threshold:.{digits}%}"
-        if a != b:
-            return a, b
-    return a, b
+        """The alert with its validated sensitivity, for the banner and the summary."""
+        return f"{self.text()} ({percent(self.validated_sensitivity)} sensitivity on validation)"
 
 
 @dataclass(frozen=True)
@@ -118,7 +99,7 @@ class Prediction:
         parts: list[str] = []
         if self.alerts:
             parts.append("Review advised: " + "; ".join(a.sentence() for a in self.alerts) + ".")
-        most_likely = f"Most likely: {top.display_name.lower()} {self.top_probability:.0%}"
+        most_likely = f"Most likely: {top.display_name.lower()} {percent(self.top_probability)}"
         if top.malignant:
             most_likely += " — a malignant class; clinical review advised"
         elif top.premalignant:
@@ -126,7 +107,7 @@ class Prediction:
         parts.append(most_likely + ".")
         if self.uncertain:
             parts.append(
-                f"Uncertain: no class reaches {self.uncertainty_threshold:.0%}; do not rely on "
+                f"Uncertain: no class reaches {percent(self.uncertainty_threshold)}; do not rely on "
                 "the top class."
             )
         if self.out_of_distribution:
@@ -153,9 +134,9 @@ def operating_point_label(card: ModelCard, sensitivity: float | None) -> str:
     if not card.operating_points:
         return "none (model has no validated alert thresholds)"
     if sensitivity is not None:
-        return f"{sensitivity:.0%} target sensitivity for every flagged class"
+        return f"{percent(sensitivity)} target sensitivity for every flagged class"
     chosen = {name: card.operating_point(name).target_sensitivity for name in card.operating_points}
-    return ", ".join(f"{name} {value:.0%}" for name, value in chosen.items()) + " target sensitivity"
+    return ", ".join(f"{name} {percent(value)}" for name, value in chosen.items()) + " target sensitivity"
 
 
 def alerts_for(

@@ -1,12 +1,13 @@
-"""Batch result rows: their schema, a crash-safe CSV writer, resume reading, JSON and table text.
+"""Batch result rows: a crash-safe CSV writer, resume reading, JSON and table text.
 
-One ``ResultRow`` per input file, whether it was classified or not (``error`` says why not). CSV
-columns, in order: ``file``, ``top_class``, ``top_probability``, ``malignant`` (true when the top
-class is malignant or pre-malignant), ``review_advised`` (true when any malignant or pre-malignant
-class reached its validated alert threshold, even under a benign top class), ``alerts`` (e.g.
-``melanoma:0.23>=0.12``, several joined by ``"; "``), ``uncertain``, ``out_of_distribution``,
-``ood_score``, one column per class with its probability (the class name is the header),
-``operating_point``, ``model``, ``model_version``, ``error``. Booleans are ``true``/``false``;
+One ``ResultRow`` per input file, whether it was classified or not (``error`` says why not). The
+columns are defined once, in ``skindesk.core.result_schema``: ``file``, ``top_class``,
+``top_probability``, ``malignant`` (true when the top class is malignant or pre-malignant),
+``review_advised`` (true when any malignant or pre-malignant class reached its validated alert
+threshold, even under a benign top class), ``alerts`` (e.g. ``melanoma 24 % ≥ alert threshold
+9 %``, several joined by ``"; "``), ``uncertain``, ``out_of_distribution``, ``ood_score``, one
+column per class with its probability (the class name is the header), ``operating_point``,
+``model``, ``model_version``, ``error``. Booleans are ``true``/``false``;
 empty cells mean "not applicable" (a file that could not be read). The CSV writer flushes every
 row and fsyncs periodically, so a kill at file N leaves N-1 complete rows; ``open_results_csv``
 never replaces an existing file unless asked to, and on resume repairs a partially written tail.
@@ -26,9 +27,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import SkinDeskError
+from .formatting import percent
 from .prediction import Prediction
+from .result_schema import SCHEMA, AlertMark, ResultRow, current_schema
 
 __all__ = [
+    "AlertMark",
     "HEAD_COLUMNS",
     "TAIL_COLUMNS",
     "ModelInfo",
@@ -51,19 +55,8 @@ __all__ = [
     "TableRenderer",
 ]
 
-HEAD_COLUMNS = (
-    "file",
-    "top_class",
-    "top_probability",
-    "malignant",
-    "review_advised",
-    "alerts",
-    "uncertain",
-    "out_of_distribution",
-    "ood_score",
-)
-TAIL_COLUMNS = ("operating_point", "model", "model_version", "error")
-_ALERT_SEPARATOR = "; "
+HEAD_COLUMNS = tuple(c.name for c in SCHEMA.head)
+TAIL_COLUMNS = tuple(c.name for c in SCHEMA.tail)
 
 
 class ResultsFileError(SkinDeskError):
@@ -92,41 +85,9 @@ class ModelInfo:
         )
 
 
-@dataclass(frozen=True)
-class ResultRow:
-    """The outcome for one file: a classification, or an ``error`` saying why there is none."""
-
-    file: str
-    top_class: str = ""
-    top_probability: float | None = None
-    probabilities: Mapping[str, float] = field(default_factory=dict)
-    malignant: bool | None = None
-    review_advised: bool | None = None
-    alerts: tuple[str, ...] = ()
-    uncertain: bool | None = None
-    out_of_distribution: bool | None = None
-    ood_score: float | None = None
-    operating_point: str = ""
-    model: str = ""
-    model_version: str = ""
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.error
-
-    def top_k(self, k: int | None = None) -> list[tuple[str, float]]:
-        """(class, probability), highest first; ties keep the model's class order."""
-        ranked = sorted(self.probabilities.items(), key=lambda kv: -kv[1])
-        return ranked if k is None else ranked[:k]
-
-
 def columns_for(class_names: Sequence[str]) -> list[str]:
     """The CSV header for a model with these classes."""
-    clash = set(class_names) & (set(HEAD_COLUMNS) | set(TAIL_COLUMNS))
-    if clash:
-        raise ValueError(f"class names {sorted(clash)} clash with result column names")
-    return [*HEAD_COLUMNS, *class_names, *TAIL_COLUMNS]
+    return current_schema().columns(class_names)
 
 
 def row_from_prediction(path: str, prediction: Prediction, model: ModelInfo) -> ResultRow:
@@ -139,7 +100,8 @@ def row_from_prediction(path: str, prediction: Prediction, model: ModelInfo) -> 
         probabilities=prediction.as_dict(),
         malignant=bool(top.malignant or top.premalignant),
         review_advised=prediction.review_advised,
-        alerts=tuple(alert.compact() for alert in prediction.alerts),
+        alerts=tuple(AlertMark.of(a.class_name, a.display_name, a.probability, a.threshold)
+                     for a in prediction.alerts),
         uncertain=prediction.uncertain,
         out_of_distribution=prediction.out_of_distribution,
         ood_score=prediction.ood_score,
@@ -161,79 +123,14 @@ def error_row(path: str, problem: str, model: ModelInfo) -> ResultRow:
 
 
 # -- CSV cells ------------------------------------------------------------------------
-def _bool_cell(value: bool | None) -> str:
-    return "" if value is None else ("true" if value else "false")
-
-
-def _parse_bool(text: str) -> bool | None:
-    text = text.strip().lower()
-    if text == "":
-        return None
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no"):
-        return False
-    raise ValueError(f"not a boolean: {text!r}")
-
-
-def _float_cell(value: float | None, digits: int = 6) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-def _parse_float(text: str) -> float | None:
-    return None if text.strip() == "" else float(text)
-
-
 def row_to_csv_fields(row: ResultRow, class_names: Sequence[str]) -> list[str]:
     """The row's cells in ``columns_for(class_names)`` order."""
-    head = [
-        row.file,
-        row.top_class,
-        _float_cell(row.top_probability),
-        _bool_cell(row.malignant),
-        _bool_cell(row.review_advised),
-        _ALERT_SEPARATOR.join(row.alerts),
-        _bool_cell(row.uncertain),
-        _bool_cell(row.out_of_distribution),
-        _float_cell(row.ood_score, 4),
-    ]
-    probs = [
-        _float_cell(row.probabilities.get(name)) if row.probabilities else "" for name in class_names
-    ]
-    tail = [row.operating_point, row.model, row.model_version, row.error]
-    return head + probs + tail
+    return current_schema().cells(row, class_names)
 
 
 def row_from_csv_fields(fields: Sequence[str], class_names: Sequence[str]) -> ResultRow:
     """Parse cells written by ``row_to_csv_fields`` (raises ``ValueError`` when malformed)."""
-    expected = len(HEAD_COLUMNS) + len(class_names) + len(TAIL_COLUMNS)
-    if len(fields) != expected:
-        raise ValueError(f"{len(fields)} cells where {expected} were expected")
-    head = fields[: len(HEAD_COLUMNS)]
-    probs = fields[len(HEAD_COLUMNS) : len(HEAD_COLUMNS) + len(class_names)]
-    tail = fields[len(HEAD_COLUMNS) + len(class_names) :]
-    if not head[0]:
-        raise ValueError("empty file name")
-    probabilities: dict[str, float] = {}
-    if any(cell.strip() for cell in probs):
-        probabilities = {name: float(cell) for name, cell in zip(class_names, probs)}
-    alerts = tuple(a for a in head[5].split(_ALERT_SEPARATOR) if a) if head[5] else ()
-    return ResultRow(
-        file=head[0],
-        top_class=head[1],
-        top_probability=_parse_float(head[2]),
-        probabilities=probabilities,
-        malignant=_parse_bool(head[3]),
-        review_advised=_parse_bool(head[4]),
-        alerts=alerts,
-        uncertain=_parse_bool(head[6]),
-        out_of_distribution=_parse_bool(head[7]),
-        ood_score=_parse_float(head[8]),
-        operating_point=tail[0],
-        model=tail[1],
-        model_version=tail[2],
-        error=tail[3],
-    )
+    return current_schema().parse(fields, class_names)
 
 
 def csv_line(fields: Sequence[str]) -> str:
@@ -361,16 +258,16 @@ def read_results_csv(path: str | Path, class_names: Sequence[str] | None = None)
     valid = offset
     try:
         header = next(reader)
+        schema = current_schema()
+        head = [c.name for c in schema.head]
         if class_names is None:
-            class_names = tuple(header[len(HEAD_COLUMNS) : len(header) - len(TAIL_COLUMNS)])
+            class_names = schema.class_names_in(header)
         expected = columns_for(class_names)
         if header != expected:
-            if list(header[: len(HEAD_COLUMNS)]) == list(HEAD_COLUMNS) and len(header) > len(
-                HEAD_COLUMNS
-            ):
+            if list(header[: len(head)]) == head and len(header) > len(head):
                 raise ResultsFileError(
                     f"{path}: was written for a model with other classes "
-                    f"({', '.join(header[len(HEAD_COLUMNS):len(header) - len(TAIL_COLUMNS)])}); "
+                    f"({', '.join(schema.class_names_in(header))}); "
                     "choose another output file or --overwrite it"
                 )
             raise ResultsFileError(
@@ -514,34 +411,9 @@ def count_rows(rows: Iterable[ResultRow]) -> ResultCounts:
     return counts
 
 
-def _parse_alert(text: str) -> dict[str, Any]:
-    name, _, rest = text.rpartition(":")
-    probability, _, threshold = rest.partition(">=")
-    try:
-        return {"class": name, "probability": float(probability), "threshold": float(threshold)}
-    except ValueError:
-        return {"alert": text}
-
-
 def row_to_json(row: ResultRow, top_k: int | None = None) -> dict[str, Any]:
     """A JSON-ready mapping with typed values (booleans, numbers, lists)."""
-    return {
-        "file": row.file,
-        "top_class": row.top_class or None,
-        "top_probability": row.top_probability,
-        "top_k": [{"class": c, "probability": p} for c, p in row.top_k(top_k)],
-        "probabilities": dict(row.probabilities),
-        "malignant": row.malignant,
-        "review_advised": row.review_advised,
-        "alerts": [_parse_alert(a) for a in row.alerts],
-        "uncertain": row.uncertain,
-        "out_of_distribution": row.out_of_distribution,
-        "ood_score": row.ood_score,
-        "operating_point": row.operating_point,
-        "model": row.model,
-        "model_version": row.model_version,
-        "error": row.error or None,
-    }
+    return current_schema().to_json(row, top_k)
 
 
 def rows_to_json(
@@ -567,8 +439,7 @@ class TableRenderer:
         self.classes_width = 26 * self.top_k
 
     def _file(self, name: str) -> str:
-        if len(name) > self.file_width:
-            name = "…" + name[-(self.file_width - 1) :]
+        """The name in full (a path is never shortened; a long one pushes its line wider)."""
         return name.ljust(self.file_width)
 
     def header(self) -> str:
@@ -582,7 +453,7 @@ class TableRenderer:
         if row.error:
             return f"{self._file(row.file)}  {'-'.ljust(self.classes_width)}  {'-':6}  {'-':21}  " \
                    f"ERROR: {row.error}"
-        classes = ", ".join(f"{c} {p:.0%}" for c, p in row.top_k(self.top_k))
+        classes = ", ".join(f"{c} {percent(p)}" for c, p in row.top_k(self.top_k))
         flags = [
             name
             for name, on in (
@@ -595,5 +466,5 @@ class TableRenderer:
         review = "YES" if row.review_advised else "no"
         return (
             f"{self._file(row.file)}  {classes.ljust(self.classes_width)}  {review:6}  "
-            f"{','.join(flags) or '-':21}  {_ALERT_SEPARATOR.join(row.alerts)}"
+            f"{','.join(flags) or '-':21}  {row.alert_text}"
         )

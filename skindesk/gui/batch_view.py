@@ -4,8 +4,11 @@
 ``QThread`` so the window never freezes. Every row is written to a results CSV as it arrives
 (the file the caller names, or an autosaved one per run), so a crash loses nothing and "Continue
 previous run" finishes the last run where it stopped. The table is sortable and filterable by
-top class and by flag (review advised, malignant, uncertain, out of distribution, error);
-double-clicking a row emits ``open_image(path)``. Cancel stops within a second and keeps the rows.
+top class and by flag (review advised, malignant, uncertain, out of distribution, error); its
+columns are the results schema's (``skindesk.core.result_schema``), sized to their content, with
+file names elided in the middle (the full path in the tooltip). Double-clicking a row emits
+``open_image(path)``. Cancel stops within a second and keeps the rows. "Export CSV…" and
+"Export PDF…" (the batch report of ``skindesk.gui.report_dialog``) save the run.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QObject,
-    QSettings,
     QSortFilterProxyModel,
     QStandardPaths,
     Qt,
@@ -46,6 +48,8 @@ from PySide6.QtWidgets import (
 )
 
 from skindesk.core.batch import Progress, classify_files, find_images
+from skindesk.core.formatting import duration
+from skindesk.core.result_schema import Column, current_schema
 from skindesk.core.results import (
     ModelInfo,
     ResultCounts,
@@ -53,6 +57,7 @@ from skindesk.core.results import (
     ResultsFileError,
     open_results_csv,
 )
+from skindesk.core import palette
 from skindesk.gui.settings import AppSettings
 
 __all__ = ["BatchWindow", "ResultsTableModel", "ResultsFilter", "FLAG_FILTERS"]
@@ -67,23 +72,26 @@ FLAG_FILTERS: tuple[tuple[str, str], ...] = (
     ("error", "Could not be read"),
 )
 _EMIT_SECONDS = 0.1
-_REVIEW_BACKGROUND = QColor("#fbe3e1")
-_ERROR_FOREGROUND = QColor("#8a6d00")
-
-
-def _flag(value: bool | None) -> str:
-    return "" if value is None else ("yes" if value else "")
+_REVIEW_BACKGROUND = QColor(palette.ALERT_FILL)
+_ERROR_FOREGROUND = QColor(palette.WARNING_TEXT)
 
 
 class ResultsTableModel(QAbstractTableModel):
-    """Rows of ``ResultRow``; ``Qt.UserRole`` gives raw values for sorting."""
-
-    COLUMNS = ("File", "Top class", "Probability", "Review advised", "Malignant", "Uncertain",
-               "Out of distribution", "Alerts", "Error")
+    """Rows of ``ResultRow`` in the results schema's table columns (``Column.show`` for the
+    text); ``Qt.UserRole`` gives raw values for sorting."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.rows: list[ResultRow] = []
+        self.columns: list[Column] = current_schema().table_columns()
+
+    @property
+    def COLUMNS(self) -> tuple[str, ...]:  # noqa: N802 - the labels, as the header shows them
+        return tuple(str(c.label) for c in self.columns)
+
+    def column_of(self, attribute: str) -> int:
+        """The position of the column showing ``attribute`` (-1 when not shown)."""
+        return next((i for i, c in enumerate(self.columns) if c.attribute == attribute), -1)
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self.rows)
@@ -109,41 +117,25 @@ class ResultsTableModel(QAbstractTableModel):
         self.rows = []
         self.endResetModel()
 
-    def _value(self, row: ResultRow, column: int) -> Any:
-        return (
-            row.file,
-            row.top_class,
-            row.top_probability,
-            row.review_advised,
-            row.malignant,
-            row.uncertain,
-            row.out_of_distribution,
-            "; ".join(row.alerts),
-            row.error,
-        )[column]
-
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         row = self.rows[index.row()]
-        column = index.column()
-        value = self._value(row, column)
+        column = self.columns[index.column()]
+        value = getattr(row, column.attribute)
         if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                return Path(row.file).name
-            if column == 2:
-                return "" if value is None else f"{value * 100:.1f} %"
-            if column in (3, 4, 5, 6):
-                return _flag(value)
-            return value
+            return column.show(value)
         if role == Qt.ItemDataRole.UserRole:
-            if column in (3, 4, 5, 6):
+            if isinstance(value, bool) or value is None:
                 return -1 if value is None else int(value)
-            if column == 2:
-                return -1.0 if value is None else float(value)
-            return value
+            if isinstance(value, (int, float)):
+                return float(value)
+            return column.show(value).lower()
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.file if column == 0 else (row.error or None)
+            if column.attribute == "file":
+                return row.file
+            text = column.show(value)
+            return text or (row.error or None)
         if role == Qt.ItemDataRole.BackgroundRole and row.review_advised:
             return QBrush(_REVIEW_BACKGROUND)
         if role == Qt.ItemDataRole.ForegroundRole and row.error:
@@ -257,7 +249,7 @@ class BatchWindow(QWidget):
         self.setWindowTitle("SkinDesk — batch classification (decision support, not a diagnosis)")
         self.setAcceptDrops(True)
         self.resize(1100, 700)
-        self.settings: QSettings = AppSettings().store
+        self.settings = AppSettings()
         self.folder: str | None = None
         self.output_csv: str | None = None
         self.model_info: ModelInfo | None = None
@@ -285,8 +277,11 @@ class BatchWindow(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.clicked.connect(self._choose_export)
+        self.export_pdf_button = QPushButton("Export PDF…")
+        self.export_pdf_button.setToolTip("Save a batch report (PDF) of this run")
+        self.export_pdf_button.clicked.connect(self.export_pdf)
         for widget in (self.choose_button, self.recursive_box, self.continue_button,
-                       self.cancel_button, self.export_button):
+                       self.cancel_button, self.export_button, self.export_pdf_button):
             top.addWidget(widget)
         top.addStretch(1)
         layout.addLayout(top)
@@ -326,8 +321,7 @@ class BatchWindow(QWidget):
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self._size_columns()
         self.table.doubleClicked.connect(self._double_clicked)
         layout.addWidget(self.table, 1)
 
@@ -345,9 +339,7 @@ class BatchWindow(QWidget):
         return self._thread is not None
 
     def _previous_run(self) -> tuple[str, str, bool] | None:
-        folder = self.settings.value("batch/last_folder", "", str)
-        csv_path = self.settings.value("batch/last_csv", "", str)
-        recursive = self.settings.value("batch/last_recursive", True, bool)
+        folder, csv_path, recursive = self.settings.last_batch_run()
         if folder and csv_path and Path(csv_path).is_file() and Path(folder).is_dir():
             return folder, csv_path, recursive
         return None
@@ -359,6 +351,8 @@ class BatchWindow(QWidget):
         self.cancel_button.setEnabled(running)
         self.continue_button.setEnabled(not running and self._previous_run() is not None)
         self.export_button.setEnabled(not running and bool(self.model.rows))
+        self.export_pdf_button.setEnabled(not running and bool(self.model.rows)
+                                          and bool(self.output_csv))
 
     def _say(self, message: str) -> None:
         self.last_message = message
@@ -366,7 +360,7 @@ class BatchWindow(QWidget):
 
     # -- starting ---------------------------------------------------------------------------
     def _choose_folder(self) -> None:
-        start = self.settings.value("batch/last_folder", "", str)
+        start = self.settings.last_batch_run()[0]
         folder = QFileDialog.getExistingDirectory(self, "Folder of images to classify", start)
         if folder:
             self.start(folder)
@@ -419,9 +413,7 @@ class BatchWindow(QWidget):
         self.folder, self.output_csv, self.model_info = folder, str(output), model
         self.operating_point_label.setText(f"Alerts at the operating point: {model.operating_point}")
         recursive = self.recursive_box.isChecked()
-        self.settings.setValue("batch/last_folder", folder)
-        self.settings.setValue("batch/last_csv", str(output))
-        self.settings.setValue("batch/last_recursive", recursive)
+        self.settings.set_last_batch_run(folder, str(output), recursive)
 
         self.model.clear()
         self.counts = ResultCounts()
@@ -480,7 +472,7 @@ class BatchWindow(QWidget):
         total = progress.total + self._previous
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(progress.done + self._previous)
-        eta = "--:--" if progress.eta is None else _clock(progress.eta)
+        eta = duration(progress.eta)
         self._say(f"{progress.done + self._previous} / {total} files — "
                   f"{progress.rate:.1f} images/s — ETA {eta}")
 
@@ -527,6 +519,32 @@ class BatchWindow(QWidget):
         row = self.model.rows[self.proxy.mapToSource(index).row()]
         self.open_image.emit(row.file)
 
+    def _size_columns(self) -> None:
+        """Columns as wide as their content; the file name takes the room left and is elided in
+        the middle (never the start, so rows stay distinguishable); the header shows the real
+        sort order; rows start sorted by file name, A to Z."""
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        file_column = self.model.column_of("file")
+        header.setSectionResizeMode(file_column, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(60)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
+        self.table.sortByColumn(file_column, Qt.SortOrder.AscendingOrder)
+
+    def export_pdf(self) -> str | None:
+        """Ask where to save the batch report (PDF) of this run's results file; its path."""
+        if not self.output_csv or not self.model.rows:
+            self._say("Nothing to export yet.")
+            return None
+        from .report_dialog import export_batch_report
+
+        written = export_batch_report(self, self.output_csv)
+        if written:
+            self._say(f"Batch report saved: {written}")
+        return written
+
     def _choose_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export results", "skindesk-results.csv",
                                               "CSV files (*.csv)")
@@ -568,10 +586,3 @@ class BatchWindow(QWidget):
             self._cancel.set()
             self.wait(3000)
         super().closeEvent(event)
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"

@@ -10,13 +10,13 @@ Clicking a bar (or Up/Down with the keyboard) selects that class for the heat ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from skindesk.core.modelcard import CardError, ModelCard
+from skindesk.core import palette
+from skindesk.core.class_rows import ClassRow, class_rows
+from skindesk.core.modelcard import ModelCard
 from skindesk.core.prediction import Prediction
 
 from .style import group_colour, percent
@@ -28,45 +28,15 @@ BAR_HEIGHT = 16
 LEFT_PAD = 8
 
 
-@dataclass(frozen=True)
-class ChartRow:
-    """One bar: class, probability, group, and its alert threshold when the card has one."""
-
-    name: str
-    display_name: str
-    probability: float
-    group: str
-    threshold: float | None
-    alert: bool
-    top: bool
+ChartRow = ClassRow  # the chart draws the core's per-class rows
 
 
 def chart_rows(
     prediction: Prediction, card: ModelCard | None = None, sensitivity: float | None = None
-) -> list[ChartRow]:
-    """The chart's rows for ``prediction``, highest probability first."""
-    alerted = {a.class_name: a.threshold for a in prediction.alerts}
-    rows = []
-    for rank, (info, probability) in enumerate(prediction.top_k()):
-        threshold = alerted.get(info.name)
-        if threshold is None and card is not None and info.flagged:
-            try:
-                point = card.operating_point(info.name, sensitivity)
-            except CardError:
-                point = None
-            threshold = None if point is None else point.threshold
-        rows.append(
-            ChartRow(
-                name=info.name,
-                display_name=info.display_name,
-                probability=probability,
-                group=info.group,
-                threshold=threshold,
-                alert=info.name in alerted,
-                top=rank == 0,
-            )
-        )
-    return rows
+) -> list[ClassRow]:
+    """The chart's rows for ``prediction``, highest probability first (``class_rows``; an
+    operating point the card does not offer raises ``CardError`` as everywhere else)."""
+    return class_rows(prediction, card, sensitivity)
 
 
 class ProbabilityChart(QWidget):
@@ -118,17 +88,7 @@ class ProbabilityChart(QWidget):
 
     def text_summary(self) -> str:
         """The chart in words (the accessible description; also useful in tests)."""
-        parts = []
-        for row in self._rows:
-            text = f"{row.display_name} {percent(row.probability)}"
-            if row.group != "benign":
-                text += f" ({row.group})"
-            if row.threshold is not None:
-                text += f", alert threshold {percent(row.threshold)}"
-                if row.alert:
-                    text += " reached"
-            parts.append(text)
-        return "; ".join(parts)
+        return "; ".join(row.wording for row in self._rows)
 
     # -- geometry ---------------------------------------------------------------------
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
@@ -228,15 +188,15 @@ class ProbabilityChart(QWidget):
 
     def _draw_threshold(self, painter: QPainter, track: QRectF, row: ChartRow) -> None:
         x = track.x() + track.width() * float(row.threshold or 0.0)
-        painter.setPen(QPen(QColor("#111111"), 2))
+        painter.setPen(QPen(QColor(palette.MARKER), 2))
         painter.drawLine(QPointF(x, track.top() - 4), QPointF(x, track.bottom() + 4))
         path = QPainterPath()
         path.moveTo(x - 5, track.top() - 6)
         path.lineTo(x + 5, track.top() - 6)
         path.lineTo(x, track.top() - 1)
         path.closeSubpath()
-        painter.setPen(QPen(QColor("#111111"), 1))
-        painter.setBrush(QColor("#111111") if row.alert else QColor("white"))
+        painter.setPen(QPen(QColor(palette.MARKER), 1))
+        painter.setBrush(QColor(palette.MARKER) if row.alerted else QColor("white"))
         painter.drawPath(path)
 
     # -- interaction ------------------------------------------------------------------
@@ -253,10 +213,7 @@ class ProbabilityChart(QWidget):
         else:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
             row = self._rows[index]
-            tip = f"{row.display_name}: {row.probability:.1%} ({row.group})"
-            if row.threshold is not None:
-                tip += f"\nAlert threshold {row.threshold:.0%}" + (" — reached" if row.alert else "")
-            self.setToolTip(tip + "\nClick to show its heat map")
+            self.setToolTip(f"{row.wording}\nClick to show where the model looked for it")
         super().mouseMoveEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API

@@ -1,4 +1,5 @@
-"""The About dialog (full model card, intended use, licence) and the Settings dialog.
+"""The About dialog (model card as readable tables, intended use, limitation, privacy, licence)
+and the Settings dialog.
 
 Settings offers only operating points the model card validated (its ``available_sensitivities``,
 or the card's own per-class defaults), each shown with its thresholds and validated figures; a
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
-    QPlainTextEdit,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -26,8 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from skindesk import __version__ as skindesk_version
-from skindesk.core.modelcard import ModelCard
+from skindesk.core.card_text import card_sections, flatten
+from skindesk.core.formatting import percent, percent_range
+from skindesk.core.modelcard import ModelCard, file_sha256
 from skindesk.core.prediction import operating_point_label
+from skindesk.core.wording import LIMITATION, PRIVACY
 
 from .result_panel import NO_THRESHOLDS_TEXT
 
@@ -40,19 +43,36 @@ PROVIDER_LABELS = (
 )
 
 
-def _pct(value: Any) -> str:
-    try:
-        return f"{float(value):.0%}"
-    except (TypeError, ValueError):
-        return "–"
+_pct = percent
 
 
 def _ci(values: Any) -> str:
     try:
         low, high = values
-        return f" ({float(low):.0%}–{float(high):.0%})"
+        return f" ({percent_range(float(low), float(high))})"
     except (TypeError, ValueError):
         return ""
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    """A two-column HTML table (label, value)."""
+    esc = html.escape
+    body = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows)
+    return f"<table border='1' cellspacing='0' cellpadding='3'>{body}</table>"
+
+
+def card_html(card: ModelCard) -> str:
+    """The whole model card as headed two-column tables (the 'Full model card' tab)."""
+    parts = []
+    for section, rows in card_sections(card.raw):
+        parts.append(f"<h4>{html.escape(section.capitalize())}</h4>")
+        if not rows:
+            parts.append("<p>none recorded</p>")
+        elif len(rows) == 1 and not rows[0][0]:
+            parts.append(f"<p>{html.escape(rows[0][1])}</p>")
+        else:
+            parts.append(_table(rows))
+    return "".join(parts)
 
 
 def operating_point_table(card: ModelCard, sensitivity: float | None) -> str:
@@ -114,7 +134,7 @@ class SettingsDialog(QDialog):
             default = operating_point_label(card, None)
             self.operating_combo.addItem(f"Model default ({default})", None)
             for value in card.available_sensitivities():
-                self.operating_combo.addItem(f"{value:.0%} target sensitivity for every flagged class", value)
+                self.operating_combo.addItem(f"{percent(value)} target sensitivity for every flagged class", value)
             index = 0
             for i in range(self.operating_combo.count()):
                 data = self.operating_combo.itemData(i)
@@ -160,7 +180,8 @@ class SettingsDialog(QDialog):
 
 
 class AboutDialog(QDialog):
-    """SkinDesk and its model: card summary, intended use, disclaimer, licence, full card JSON."""
+    """SkinDesk and its model: card summary, intended use, limitation, privacy, licence, and the
+    whole card as readable tables."""
 
     def __init__(self, classifier: Any | None, sensitivity: float | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -174,10 +195,11 @@ class AboutDialog(QDialog):
         self.overview.setOpenLinks(False)
         self.overview.setHtml(self._overview_html(classifier, sensitivity))
         tabs.addTab(self.overview, "&Model")
-        self.card_text = QPlainTextEdit()
-        self.card_text.setObjectName("aboutCardJson")
-        self.card_text.setReadOnly(True)
-        self.card_text.setPlainText(classifier.card.to_json() if classifier is not None else "No model loaded.")
+        self.card_text = QTextBrowser()
+        self.card_text.setObjectName("aboutCard")
+        self.card_text.setOpenLinks(False)
+        self.card_text.setHtml(card_html(classifier.card) if classifier is not None
+                               else "<p>No model loaded.</p>")
         tabs.addTab(self.card_text, "Full model &card")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -189,8 +211,8 @@ class AboutDialog(QDialog):
     def _overview_html(classifier: Any | None, sensitivity: float | None) -> str:
         esc = html.escape
         parts = [f"<h2>SkinDesk {esc(skindesk_version)}</h2>",
-                 "<p>Decision support for dermoscopic skin-lesion images. It runs entirely on this "
-                 "computer and sends nothing anywhere.</p>"]
+                 "<p>Decision support for dermoscopic skin-lesion images.</p>",
+                 f"<p><b>Privacy:</b> {esc(PRIVACY)}</p>"]
         if classifier is None:
             parts.append("<p><b>No model is loaded.</b></p>")
             return "".join(parts)
@@ -198,12 +220,17 @@ class AboutDialog(QDialog):
         parts.append(f"<h3>{esc(card.title)}</h3>")
         parts.append(f"<p><b>Disclaimer:</b> {esc(card.disclaimer)}</p>")
         parts.append(f"<p><b>Intended use:</b> {esc(card.intended_use or 'not stated')}</p>")
+        parts.append(f"<p><b>{esc(LIMITATION.partition(': ')[0])}:</b> "
+                     f"{esc(LIMITATION.partition(': ')[2])}</p>")
         parts.append(f"<p><b>Licence:</b> {esc(card.licence or 'not stated')}</p>")
         parts.append(
             f"<p><b>Architecture:</b> {esc(str(card.raw.get('architecture', '–')))}<br>"
             f"<b>Created:</b> {esc(str(card.raw.get('created', '–')))}<br>"
             f"<b>File:</b> {esc(str(classifier.model_path))}<br>"
-            f"<b>sha256:</b> {esc(str(classifier.sha256))}<br>"
+            f"<b>File sha256</b> (of the whole file, as sha256sum prints): "
+            f"{esc(_file_digest(classifier.model_path))}<br>"
+            f"<b>Content sha256</b> (model card's hash, recorded inside the model; verified): "
+            f"{esc(str(classifier.sha256))}<br>"
             f"<b>Runs on:</b> {esc(classifier.provider)}"
             + (f" — {esc(classifier.provider_note)}" if classifier.provider_note else "") + "</p>"
         )
@@ -219,6 +246,12 @@ class AboutDialog(QDialog):
             parts.append(f"<p><b>Training data:</b> {esc(str(training['description']))}</p>")
         metrics = card.metrics
         if metrics:
-            rows = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))[:200]}</td></tr>" for k, v in metrics.items())
-            parts.append(f"<p><b>Metrics:</b></p><table border='1' cellspacing='0' cellpadding='3'>{rows}</table>")
+            parts.append("<p><b>Metrics:</b></p>" + _table(flatten(metrics)))
         return "".join(parts)
+
+
+def _file_digest(path: Any) -> str:
+    try:
+        return file_sha256(path)
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"

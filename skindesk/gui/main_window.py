@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QThreadPool, QTemporaryDir, QTimer, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QThreadPool, QTemporaryDir, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -48,21 +48,21 @@ from PySide6.QtWidgets import (
 )
 
 from skindesk.core.errors import ImageLoadError, ModelError
+from skindesk.core.heatmap import render_heatmap
+from skindesk.core.formatting import percent
 from skindesk.core.imaging import IMAGE_EXTENSIONS
 from skindesk.core.modelcard import DEFAULT_DISCLAIMER
 from skindesk.core.prediction import Prediction, make_prediction
 
 from .dialogs import AboutDialog, SettingsDialog
-from .heatmap import blend_heatmap, heatmap_qimage, overlay_rect
 from .image_view import ImageView
 from .result_panel import ResultPanel
 from .settings import AppSettings
-from .workers import LoadedImage, load_for_display, run_task
+from .workers import LoadedImage, load_for_display, pil_to_qimage, run_task
 
 __all__ = ["MainWindow", "ImageEntry", "resolve_model_path"]
 
 IMAGE_FILTER = "Images (" + " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS)) + ");;All files (*)"
-HEATMAP_SIDE = 384
 
 
 def resolve_model_path(explicit: str | os.PathLike[str] | None, settings: AppSettings) -> Path:
@@ -293,7 +293,6 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 800)
         self.result_panel.opacity_slider.setValue(self.settings.heatmap_opacity())
-        self.image_view.set_overlay_opacity(self.settings.heatmap_opacity() / 100)
 
     def save_settings(self) -> None:
         self.settings.set_geometry(self.saveGeometry())
@@ -342,7 +341,7 @@ class MainWindow(QMainWindow):
         self.classifier = classifier
         if self.sensitivity is not None and classifier.sensitivity is None:
             self.statusBar().showMessage(
-                f"The saved operating point {self.sensitivity:.0%} is not offered by this model; "
+                f"The saved operating point {percent(self.sensitivity)} is not offered by this model; "
                 "using the model's defaults.", 10000)
         else:
             self.statusBar().clearMessage()
@@ -583,7 +582,7 @@ class MainWindow(QMainWindow):
         prediction = entry.prediction
         marker = "⚠ " if prediction.review_advised else ""
         entry.item.setText(f"{marker}{Path(entry.path).name}\n{prediction.top_class.display_name} "
-                           f"{prediction.top_probability:.0%}")
+                           f"{percent(prediction.top_probability)}")
 
     def _classify_failed(self, path: str, error: BaseException) -> None:
         self.report_problem(path, f"the model could not classify it ({error})")
@@ -660,28 +659,36 @@ class MainWindow(QMainWindow):
             self._update_heatmap()
 
     def _opacity_changed(self, value: int) -> None:
-        self.image_view.set_overlay_opacity(value / 100)
         self.settings.set_heatmap_opacity(value)
+        self._update_heatmap()
 
     def _heatmap_index(self, prediction: Prediction) -> int:
         name = self.result_panel.shown_heatmap_class()
         return prediction.class_index(name) if name in prediction.as_dict() else prediction.top_index
 
-    def _update_heatmap(self) -> None:
+    def heatmap_image(self) -> Any:
+        """The heat map as shown (``skindesk.core.heatmap.render_heatmap`` over the displayed
+        picture, at the chosen class and opacity; a PIL image), or None when it is off."""
         entry = self._current_entry()
-        show = self.result_panel.heatmap_check.isChecked()
-        if (not show or entry is None or entry.loaded is None or entry.prediction is None
+        if (not self.result_panel.heatmap_check.isChecked() or entry is None
+                or entry.loaded is None or entry.prediction is None
                 or entry.prediction.cam is None or self.classifier is None):
+            return None
+        prediction = entry.prediction
+        index = self._heatmap_index(prediction)
+        return render_heatmap(entry.loaded.pil_display, prediction.cam, index,
+                              self.classifier.card.preprocessing,
+                              probability=float(prediction.probabilities[index]),
+                              opacity=self.result_panel.opacity_slider.value() / 100)
+
+    def _update_heatmap(self) -> None:
+        picture = self.heatmap_image()
+        if picture is None:
             self.image_view.set_overlay(None)
             return
-        spec = self.classifier.card.preprocessing
-        display = entry.loaded.display
-        rect = overlay_rect((display.width(), display.height()), spec)
-        scale = HEATMAP_SIDE / max(rect.width(), rect.height(), 1)
-        size = (max(1, round(rect.width() * min(1.0, scale))), max(1, round(rect.height() * min(1.0, scale))))
-        overlay: QImage = heatmap_qimage(entry.prediction.cam, self._heatmap_index(entry.prediction), size)
-        self.image_view.set_overlay(overlay, rect)
-        self.image_view.set_overlay_opacity(self.result_panel.opacity_slider.value() / 100)
+        self.image_view.set_overlay(pil_to_qimage(picture), QRectF(0, 0, picture.width,
+                                                                   picture.height))
+        self.image_view.set_overlay_opacity(1.0)  # the opacity is in the rendered pixels
 
     # ===================================================================== dialogs, hooks
     def export_report(self) -> None:
@@ -693,12 +700,8 @@ class MainWindow(QMainWindow):
         except ImportError as error:
             QMessageBox.information(self, "Report", f"Reports are not available in this build ({error}).")
             return
-        heatmap = None
-        if self.result_panel.heatmap_check.isChecked() and entry.prediction.cam is not None:
-            heatmap = blend_heatmap(
-                entry.loaded.pil_display, entry.prediction.cam, self._heatmap_index(entry.prediction),
-                self.classifier.card.preprocessing, self.result_panel.opacity_slider.value() / 100)
-        module.export_report(self, entry.prediction, entry.loaded.pil_display, heatmap, self.classifier)
+        module.export_report(self, entry.prediction, entry.loaded.pil_display, self.heatmap_image(),
+                             self.classifier)
 
     def show_settings(self) -> None:
         card = self.classifier.card if self.classifier is not None else None

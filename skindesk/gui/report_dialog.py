@@ -4,7 +4,8 @@
 site, clinician, clinic, notes optional), remembers only the clinic, clinician, paper size and
 folder in ``QSettings`` (never patient data), proposes a file name from the patient identifier and
 the date, asks before replacing a file and writes the PDF synchronously (it takes well under a
-second). ``export_batch_report`` does the same for a batch-results CSV. Both return the written
+second). ``export_batch_report`` does the same for a batch-results CSV. Both confirm a saved report
+with a message offering "Open" and "Show in folder" (``show_saved``), and return the written
 path, or None when cancelled; a failure is shown in a message box naming the file and the problem.
 """
 
@@ -14,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,11 +42,13 @@ from skindesk.report.content import (
     proposed_file_name,
     read_batch_csv,
 )
-from skindesk.report.heatmap import heatmap_caption
+from skindesk.core.heatmap import heatmap_caption
 from skindesk.report.pdf import PAPER_SIZES, default_paper, write_batch_report_pdf, write_report_pdf
 
+from .settings import AppSettings
+
 __all__ = ["ReportDialog", "export_report", "export_batch_report", "report_settings",
-           "BODY_SITES"]
+           "show_saved", "BODY_SITES"]
 
 BODY_SITES = (
     "", "Scalp", "Face", "Ear", "Neck", "Chest", "Abdomen", "Upper back", "Lower back",
@@ -52,15 +56,13 @@ BODY_SITES = (
 )
 
 
-def report_settings() -> QSettings:
+def report_settings() -> Any:
     """SkinDesk's settings store (the same INI file as the rest of the app)."""
-    from .settings import APPLICATION, ORGANISATION
-
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+    return AppSettings().store
 
 
-def _folder(settings: QSettings) -> Path:
-    folder = str(settings.value("report/folder", "") or "")
+def _folder(settings: AppSettings) -> Path:
+    folder = settings.report_value("folder")
     if folder and Path(folder).is_dir():
         return Path(folder)
     documents = Path.home() / "Documents"
@@ -87,7 +89,7 @@ class ReportDialog(QDialog):
         self.prediction, self.image, self.heatmap = prediction, image, heatmap
         self.classifier, self.heatmap_caption = classifier, heatmap_caption
         self.analysed_at = datetime.now().astimezone()
-        self.settings = report_settings()
+        self.settings = AppSettings()
         self.written: Path | None = None
         self._file_edited = False
 
@@ -99,13 +101,13 @@ class ReportDialog(QDialog):
         self.body_site = QComboBox()
         self.body_site.setEditable(True)
         self.body_site.addItems(BODY_SITES)
-        self.clinician = QLineEdit(str(self.settings.value("report/clinician", "") or ""))
-        self.clinic = QLineEdit(str(self.settings.value("report/clinic", "") or ""))
+        self.clinician = QLineEdit(self.settings.report_value("clinician"))
+        self.clinic = QLineEdit(self.settings.report_value("clinic"))
         self.notes = QPlainTextEdit()
         self.notes.setFixedHeight(70)
         self.paper = QComboBox()
         self.paper.addItems(["A4", "Letter"])
-        paper = str(self.settings.value("report/paper", "") or default_paper())
+        paper = self.settings.report_value("paper") or default_paper()
         self.paper.setCurrentIndex(1 if paper == "letter" else 0)
         self.include_heatmap = QCheckBox("Include the heat map")
         self.include_heatmap.setChecked(heatmap is not None)
@@ -212,11 +214,8 @@ class ReportDialog(QDialog):
             self.problem.setText(str(error))
             QMessageBox.critical(self, "Report not written", str(error))
             return
-        self.settings.setValue("report/clinic", patient.clinic)
-        self.settings.setValue("report/clinician", patient.clinician)
-        self.settings.setValue("report/paper", paper)
-        self.settings.setValue("report/folder", str(path.parent))
-        self.settings.sync()
+        self.settings.set_report_values(clinic=patient.clinic, clinician=patient.clinician,
+                                        paper=paper, folder=str(path.parent))
         self.accept()
 
 
@@ -236,14 +235,15 @@ def export_report(parent: QWidget | None, prediction: Prediction, image: Any,
                           heatmap_caption=_heatmap_caption(parent, prediction))
     if dialog.exec() != QDialog.DialogCode.Accepted or dialog.written is None:
         return None
+    show_saved(parent, dialog.written, "Report saved")
     return str(dialog.written)
 
 
 def export_batch_report(parent: QWidget | None, csv_path: str | Path) -> str | None:
     """Ask where to save a batch report of ``csv_path`` and write it; the path, or None."""
-    settings = report_settings()
+    settings = AppSettings()
     try:
-        content = read_batch_csv(csv_path, clinic=str(settings.value("report/clinic", "") or ""))
+        content = read_batch_csv(csv_path, clinic=settings.report_value("clinic"))
     except ReportError as error:
         QMessageBox.critical(parent, "Batch report not written", str(error))
         return None
@@ -263,11 +263,41 @@ def export_batch_report(parent: QWidget | None, csv_path: str | Path) -> str | N
         if not _confirm_overwrite(parent, path):
             return None
         overwrite = True
-    paper = str(settings.value("report/paper", "") or default_paper())
+    paper = settings.report_value("paper") or default_paper()
     try:
         written = write_batch_report_pdf(content, path, overwrite=overwrite,
                                          paper=paper if paper in PAPER_SIZES else None)
     except ReportError as error:
         QMessageBox.critical(parent, "Batch report not written", str(error))
         return None
+    show_saved(parent, written, "Batch report saved")
     return str(written)
+
+
+_OPEN_BOXES: set[QMessageBox] = set()
+
+
+def show_saved(parent: QWidget | None, path: str | Path, title: str) -> QMessageBox:
+    """Say where a report was saved, offering "Open" (the PDF) and "Show in folder" (its
+    folder, in the file manager). Not blocking: the box is returned while it is open."""
+    path = Path(path)
+    box = QMessageBox(QMessageBox.Icon.Information, title,
+                      f"{path.name} was saved in\n{path.parent}", QMessageBox.StandardButton.Close,
+                      parent)
+    box.setObjectName("reportSavedBox")
+    open_button = box.addButton("Open", QMessageBox.ButtonRole.ActionRole)
+    folder_button = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+    open_button.setObjectName("openReport")
+    folder_button.setObjectName("showReportFolder")
+
+    def clicked(button: Any) -> None:
+        if button is open_button:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        elif button is folder_button:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+
+    box.buttonClicked.connect(clicked)
+    box.finished.connect(lambda _result: _OPEN_BOXES.discard(box))
+    _OPEN_BOXES.add(box)
+    box.open()
+    return box

@@ -3,14 +3,16 @@
 Top to bottom: the malignancy alert banner (malignant red, only when a flagged class reached its
 validated threshold, even under a benign top class), the plain statement when the model has no
 validated thresholds, the one-line summary, the uncertain and out-of-distribution warnings, the
-probability chart, the heat-map toggle with its class and opacity, and the operating point in use.
-The heat map shows ``default_heatmap_class`` (the strongest alert's class when review is advised,
-else the top class) until the user clicks another bar.
+probability chart with its legend, the heat-map toggle with its class, opacity and colour scale,
+and the operating point in use (said once, at the bottom). The heat map shows
+``default_heatmap_class`` (the strongest alert's class when review is advised, else the top class)
+until the user clicks another bar.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -23,13 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skindesk.core.heatmap import LEGEND_TEXT, heatmap_caption, legend_ramp
 from skindesk.core.modelcard import ModelCard
 from skindesk.core.prediction import Prediction, default_heatmap_class, operating_point_label
 
 from .chart import ProbabilityChart, chart_rows
 from .style import BENIGN, MALIGNANT, PREMALIGNANT, percent
 
-__all__ = ["ResultPanel", "NO_THRESHOLDS_TEXT", "summary_line", "alert_text"]
+__all__ = ["ResultPanel", "NO_THRESHOLDS_TEXT", "summary_line", "alert_text", "legend_html"]
 
 NO_THRESHOLDS_TEXT = (
     "This model has no validated alert threshold: SkinDesk shows probabilities only and cannot "
@@ -45,14 +48,14 @@ def alert_text(prediction: Prediction) -> str:
     return (
         "Review advised: "
         + "; ".join(a.sentence() for a in prediction.alerts)
-        + f". Most likely: {top.display_name.lower()} {prediction.top_probability:.0%}."
+        + f". Most likely: {top.display_name.lower()} {percent(prediction.top_probability)}."
     )
 
 
 def summary_line(prediction: Prediction) -> str:
     """'Most likely: melanoma 82 % — a malignant class; clinical review advised.'"""
     top = prediction.top_class
-    text = f"Most likely: {top.display_name.lower()} {prediction.top_probability:.0%}"
+    text = f"Most likely: {top.display_name.lower()} {percent(prediction.top_probability)}"
     if top.malignant:
         text += " — a malignant class; clinical review advised"
     elif top.premalignant:
@@ -60,6 +63,50 @@ def summary_line(prediction: Prediction) -> str:
     elif prediction.alerts:
         text += " — but see the alert above"
     return text + "."
+
+
+def legend_html() -> str:
+    """The chart legend; each entry is kept whole (non-breaking spaces) so a narrow panel wraps
+    only between entries, never inside one."""
+    entries = [
+        f"<span style='color:{MALIGNANT.name()}'>■</span> malignant",
+        f"<span style='color:{PREMALIGNANT.name()}'>■</span> pre-malignant",
+        f"<span style='color:{BENIGN.name()}'>■</span> benign",
+        "▽ alert threshold (▼ reached)",
+        "outlined: most likely",
+    ]
+    return " &nbsp; ".join(entry.replace(" ", "&nbsp;").replace("<span&nbsp;", "<span ")
+                           for entry in entries)
+
+
+def _colour_scale() -> QWidget:
+    """The heat map's colour scale: '0 %', the ramp, '100 %', and what the colour means."""
+    box = QWidget()
+    box.setObjectName("heatmapScale")
+    box.setAccessibleName("Heat-map colour scale")
+    box.setToolTip(LEGEND_TEXT)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(1)
+    row = QHBoxLayout()
+    strip = legend_ramp(200, 10)
+    image = QImage(strip.tobytes(), strip.shape[1], strip.shape[0], 3 * strip.shape[1],
+                   QImage.Format.Format_RGB888).copy()
+    ramp = QLabel()
+    ramp.setPixmap(QPixmap.fromImage(image))
+    row.addWidget(QLabel("0 %"))
+    row.addWidget(ramp)
+    row.addWidget(QLabel("100 %"))
+    row.addStretch(1)
+    layout.addLayout(row)
+    meaning = QLabel(LEGEND_TEXT)
+    meaning.setWordWrap(True)
+    small = meaning.font()
+    small.setPointSizeF(small.pointSizeF() * 0.9)
+    meaning.setFont(small)
+    layout.addWidget(meaning)
+    box.setVisible(False)
+    return box
 
 
 def _box(name: str, background: str, foreground: str, border: str) -> QLabel:
@@ -132,12 +179,7 @@ class ResultPanel(QWidget):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.1)
         self.alert_text.setFont(font)
-        self.alert_point = QLabel()
-        self.alert_point.setObjectName("alertOperatingPoint")
-        self.alert_point.setWordWrap(True)
-        self.alert_point.setTextFormat(Qt.TextFormat.PlainText)
         banner_layout.addWidget(self.alert_text)
-        banner_layout.addWidget(self.alert_point)
         self.alert_banner.setVisible(False)
         layout.addWidget(self.alert_banner)
 
@@ -167,12 +209,7 @@ class ResultPanel(QWidget):
         self.chart = ProbabilityChart()
         self.chart.class_selected.connect(self._chart_class_selected)
         layout.addWidget(self.chart)
-        self.legend = QLabel(
-            f"<span style='color:{MALIGNANT.name()}'>■</span> malignant &nbsp; "
-            f"<span style='color:{PREMALIGNANT.name()}'>■</span> pre-malignant &nbsp; "
-            f"<span style='color:{BENIGN.name()}'>■</span> benign &nbsp; "
-            "▽ alert threshold (▼ reached) &nbsp; outlined: most likely"
-        )
+        self.legend = QLabel(legend_html())
         self.legend.setObjectName("chartLegend")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
@@ -184,6 +221,7 @@ class ResultPanel(QWidget):
         self.heatmap_check.setAccessibleName("Show heat map")
         self.heatmap_check.setToolTip("Show where the model looked (H)")
         self.heatmap_check.toggled.connect(self.heatmap_toggled)
+        self.heatmap_check.toggled.connect(lambda _on: self._update_heatmap_controls())
         self.heatmap_class_label = QLabel()
         self.heatmap_class_label.setObjectName("heatmapClass")
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
@@ -203,6 +241,8 @@ class ResultPanel(QWidget):
         layout.addLayout(heat_row)
         self.heatmap_class_label.setWordWrap(True)
         layout.addWidget(self.heatmap_class_label)
+        self.heatmap_scale = _colour_scale()
+        layout.addWidget(self.heatmap_scale)
 
         self.operating_point = QLabel()
         self.operating_point.setObjectName("operatingPoint")
@@ -252,7 +292,6 @@ class ResultPanel(QWidget):
         self.prediction = prediction
         banner = alert_text(prediction)
         self.alert_text.setText(banner)
-        self.alert_point.setText(f"Operating point: {prediction.operating_point}." if banner else "")
         self.alert_banner.setAccessibleDescription(banner)
         self.alert_banner.setVisible(bool(banner))
         self.summary.setText(summary_line(prediction))
@@ -292,17 +331,17 @@ class ResultPanel(QWidget):
         has_cam = self.prediction is not None and self.prediction.cam is not None
         self.heatmap_check.setEnabled(has_cam)
         self.opacity_slider.setEnabled(has_cam)
+        self.heatmap_scale.setVisible(has_cam and self.heatmap_check.isChecked())
         if self.prediction is None:
             self.heatmap_class_label.setText("")
         elif not has_cam:
             self.heatmap_class_label.setText("(this model gives no heat maps)")
         else:
             name = self.shown_heatmap_class() or ""
-            display = self.card.class_info(name).display_name if self.card else name
             alerted = name in {a.class_name for a in self.prediction.alerts}
             role = (" (alert: review advised)" if alerted else
                     " (top class)" if self.prediction.top_class.name == name else "")
-            text = f"for {display}{role} — click a bar to change"
+            text = f"{heatmap_caption(self.prediction, name)}{role}; click a bar to change"
             layer = self.prediction.cam[..., self.prediction.class_index(name)]
             if float(layer.max() - layer.min()) < 1e-6:
                 text += ". This class's map is flat: no region stands out."

@@ -3,7 +3,10 @@
 Organisation and application are both ``SkinDesk``; tests redirect the storage with
 ``QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, tmp_dir)``. Keys: window geometry
 and state, last folder, recent files, heat-map opacity, provider preference (auto/cuda/cpu),
-operating point (a target sensitivity, or empty for the card's defaults) and the model path.
+operating point (a target sensitivity, or empty for the card's defaults), the model path, the
+last batch run (folder, results file, recursion) and the report's remembered fields (clinic,
+clinician, paper, folder; never patient data). Every part of the app reads them through
+``AppSettings``.
 """
 
 from __future__ import annotations
@@ -109,3 +112,27 @@ class AppSettings:
 
     def set_model_path(self, value: str) -> None:
         self.store.setValue("model/path", value)
+
+    # -- batch -------------------------------------------------------------------------
+    def last_batch_run(self) -> tuple[str, str, bool]:
+        """(folder, results CSV, include subfolders) of the last batch run; '' when none."""
+        folder = str(self.store.value("batch/last_folder", "") or "")
+        csv_path = str(self.store.value("batch/last_csv", "") or "")
+        recursive = str(self.store.value("batch/last_recursive", "true")).lower() != "false"
+        return folder, csv_path, recursive
+
+    def set_last_batch_run(self, folder: str, csv_path: str, recursive: bool) -> None:
+        self.store.setValue("batch/last_folder", folder)
+        self.store.setValue("batch/last_csv", csv_path)
+        self.store.setValue("batch/last_recursive", bool(recursive))
+
+    # -- reports -------------------------------------------------------------------------
+    def report_value(self, key: str) -> str:
+        """A remembered report field: 'clinic', 'clinician', 'paper' or 'folder' ('' if unset)."""
+        return str(self.store.value(f"report/{key}", "") or "")
+
+    def set_report_values(self, **values: str) -> None:
+        """Remember report fields (never patient data) and write them to disk."""
+        for key, value in values.items():
+            self.store.setValue(f"report/{key}", value)
+        self.store.sync()

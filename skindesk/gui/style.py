@@ -1,4 +1,4 @@
-"""Colours and small text helpers shared by SkinDesk's widgets (one palette, one place).
+"""The core palette (``skindesk.core.palette``) as Qt colours, and the one percent format.
 
 Malignant classes are red, pre-malignant amber, benign slate blue; the alert banner uses the
 malignant red so the clinician links the banner to the bars that raised it.
@@ -7,6 +7,9 @@ malignant red so the clinician links the banner to the bars that raised it.
 from __future__ import annotations
 
 from PySide6.QtGui import QColor
+
+from skindesk.core import palette
+from skindesk.core.formatting import percent
 
 __all__ = [
     "MALIGNANT",
@@ -17,23 +20,12 @@ __all__ = [
     "percent",
 ]
 
-MALIGNANT = QColor("#c62828")
-PREMALIGNANT = QColor("#ef8f00")
-BENIGN = QColor("#4f6d8f")
-WARNING = QColor("#8a6d00")
+MALIGNANT = QColor(palette.MALIGNANT)
+PREMALIGNANT = QColor(palette.PREMALIGNANT)
+BENIGN = QColor(palette.BENIGN)
+WARNING = QColor(palette.WARNING_TEXT)
 
 
 def group_colour(group: str) -> QColor:
     """Bar colour of a class group ('malignant', 'pre-malignant' or 'benign')."""
-    if group == "malignant":
-        return QColor(MALIGNANT)
-    if group == "pre-malignant":
-        return QColor(PREMALIGNANT)
-    return QColor(BENIGN)
-
-
-def percent(value: float) -> str:
-    """A probability as a percentage for display: '82 %', '<1 %' for tiny non-zero values."""
-    if 0.0 < value < 0.005:
-        return "<1 %"
-    return f"{value * 100:.0f} %"
+    return QColor(palette.group_colour(group))

@@ -19,11 +19,10 @@ from PIL import Image, ImageOps
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from skindesk.core.imaging import load_image
+from skindesk.core.imaging import DISPLAY_SIDE, display_size_copy, load_image
 
 __all__ = ["LoadedImage", "run_task", "load_for_display", "pil_to_qimage", "DISPLAY_SIDE"]
 
-DISPLAY_SIDE = 2400
 THUMBNAIL_SIDE = 96
 
 
@@ -140,10 +139,7 @@ def load_for_display(
         model_image = image  # draft decoding is JPEG-only: the same pixels predict_file sees
     else:
         model_image = load_image(path, draft_size=model_draft)  # cheap: reduced JPEG decode
-    display = image
-    if max(image.size) > side:
-        display = image.copy()
-        display.thumbnail((side, side), Image.Resampling.BILINEAR)
+    display = display_size_copy(image, side)
     thumb = ImageOps.contain(display, (THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
     return LoadedImage(
         path=path,

@@ -1,7 +1,7 @@
 """PDF reports for the patient record: single-image and batch reports.
 
-``content`` assembles what goes on the page (no Qt); ``pdf`` draws it with Qt's ``QPdfWriter``;
-``heatmap`` overlays the model's class activation map for reports made without the app.
+``content`` assembles what goes on the page (no Qt); ``pdf`` draws it with Qt's ``QPdfWriter``.
+The heat map comes from ``skindesk.core.heatmap``, the renderer the app uses too.
 """
 
 from .content import (

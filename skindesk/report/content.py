@@ -1,13 +1,14 @@
 """What goes on a report page, as plain data (no Qt): built from a ``Prediction``, the patient
 fields and the model card, or read from a batch-results CSV.
 
-``build_report`` gathers everything the single-image report shows (header fields, the bar rows
-with their colours and alert thresholds, the top diagnosis and its grouping, the alert, uncertainty
-and out-of-distribution warnings, the operating point with its validated figures, the model's
-trace line, intended use, disclaimer and licence). ``read_batch_csv`` reads a batch CSV tolerant of
-column order and naming and returns rows sorted for review (review advised or malignant first,
-then uncertain or out-of-distribution, then failed files, then the rest) with counts per class.
-The renderer (``skindesk.report.pdf``) only draws what these objects hold.
+``build_report`` gathers everything the single-image report shows (header fields, the per-class
+rows of ``skindesk.core.class_rows`` with their alert thresholds, the top diagnosis and its
+grouping, the alert, uncertainty and out-of-distribution warnings, the operating point with its
+validated figures, the model's trace line, intended use, limitation, disclaimer and licence).
+``read_batch_csv`` reads a batch CSV with the results schema's tolerant reader (any column order,
+the schema's aliases) and returns rows sorted for review (review advised or malignant first, then
+uncertain or out-of-distribution, then failed files, then the rest) with counts per class. The
+renderer (``skindesk.report.pdf``) only draws what these objects hold.
 """
 
 from __future__ import annotations
@@ -19,42 +20,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from skindesk.core.class_rows import ClassRow, class_rows, group_shares
 from skindesk.core.classes import NINE_CLASSES
 from skindesk.core.errors import SkinDeskError
+from skindesk.core.formatting import percent
 from skindesk.core.modelcard import DEFAULT_DISCLAIMER, CardError, ModelCard
-from skindesk.core.prediction import Prediction, percent_pair
+from skindesk.core.prediction import Prediction
+from skindesk.core.result_schema import ResultRow, current_schema
+from skindesk.core.wording import ALERT_SEPARATOR, LIMITATION
 
 __all__ = [
     "ReportError",
     "PatientFields",
-    "BarRow",
-    "ThresholdRow",
     "ReportContent",
     "BatchRow",
     "BatchContent",
-    "MALIGNANT_COLOUR",
-    "PREMALIGNANT_COLOUR",
-    "BENIGN_COLOUR",
-    "ALERT_COLOUR",
-    "WARNING_COLOUR",
     "build_report",
     "read_batch_csv",
     "proposed_file_name",
 ]
-
-# The app's palette (skindesk.gui.style): malignant red, pre-malignant amber, benign slate blue.
-MALIGNANT_COLOUR = "#c62828"
-PREMALIGNANT_COLOUR = "#ef8f00"
-BENIGN_COLOUR = "#4f6d8f"
-ALERT_COLOUR = "#b71c1c"
-WARNING_COLOUR = "#e6a100"
-
-_GROUP_COLOURS = {
-    "malignant": MALIGNANT_COLOUR,
-    "pre-malignant": PREMALIGNANT_COLOUR,
-    "benign": BENIGN_COLOUR,
-}
-
 
 class ReportError(SkinDeskError):
     """A report could not be made or written; the message names the file and the problem."""
@@ -77,34 +61,6 @@ class PatientFields:
         return PatientFields(**{k: (v or "").strip() for k, v in self.__dict__.items()})
 
 
-@dataclass(frozen=True)
-class BarRow:
-    """One class in the probability chart."""
-
-    display_name: str
-    group: str  # malignant, pre-malignant or benign
-    probability: float
-    colour: str
-    is_top: bool = False
-    threshold: float | None = None  # alert threshold at the chosen operating point
-    alerted: bool = False
-
-
-@dataclass(frozen=True)
-class ThresholdRow:
-    """A flagged class's alert threshold at the chosen operating point, with its figures."""
-
-    display_name: str
-    probability: float
-    threshold: float
-    target_sensitivity: float
-    validated_sensitivity: float
-    validated_specificity: float
-    test_sensitivity: float | None
-    test_specificity: float | None
-    alerted: bool
-
-
 @dataclass
 class ReportContent:
     """Everything a single-image report shows, ready to draw."""
@@ -112,12 +68,12 @@ class ReportContent:
     patient: PatientFields
     analysed_at: datetime
     image_name: str
-    bars: list[BarRow]
+    bars: list[ClassRow]
     top_line: str
     group_line: str
     alert_lines: list[str]
     operating_point: str
-    thresholds: list[ThresholdRow]
+    thresholds: list[ClassRow]
     warnings: list[str]
     model_lines: list[str]
     model_trace: str
@@ -125,6 +81,7 @@ class ReportContent:
     disclaimer: str
     licence: str
     summary: str
+    limitation: str = LIMITATION
     image: Any = None  # PIL image, QImage or None
     heatmap: Any = None
     heatmap_caption: str = ""
@@ -132,10 +89,6 @@ class ReportContent:
     @property
     def review_advised(self) -> bool:
         return bool(self.alert_lines)
-
-
-def _percent(value: float) -> str:
-    return f"{value:.0%}" if value >= 0.01 or value == 0 else f"{value:.1%}"
 
 
 def build_report(
@@ -174,65 +127,29 @@ def build_report(
         raise ReportError("a patient identifier is required for a report")
     if app_version is None:
         from skindesk import __version__ as app_version
-    top_index = prediction.top_index
-    alerts = {a.class_name: a for a in prediction.alerts}
-    thresholds: list[ThresholdRow] = []
-    bars: list[BarRow] = []
-    for index, (info, p) in enumerate(zip(prediction.classes, prediction.probabilities)):
-        point = None
-        if info.flagged and card.operating_points:
-            try:
-                point = card.operating_point(info.name, sensitivity)
-            except CardError as error:
-                raise ReportError(str(error)) from error
-        bars.append(
-            BarRow(
-                display_name=info.display_name,
-                group=info.group,
-                probability=float(p),
-                colour=_GROUP_COLOURS[info.group],
-                is_top=index == top_index,
-                threshold=None if point is None else point.threshold,
-                alerted=info.name in alerts,
-            )
-        )
-        if point is not None:
-            test = point.test or {}
-            thresholds.append(
-                ThresholdRow(
-                    display_name=info.display_name,
-                    probability=float(p),
-                    threshold=point.threshold,
-                    target_sensitivity=point.target_sensitivity,
-                    validated_sensitivity=point.validated_sensitivity,
-                    validated_specificity=point.validated_specificity,
-                    test_sensitivity=_optional_float(test.get("sensitivity")),
-                    test_specificity=_optional_float(test.get("specificity")),
-                    alerted=info.name in alerts,
-                )
-            )
+    try:
+        bars = class_rows(prediction, card, sensitivity)
+    except CardError as error:
+        raise ReportError(str(error)) from error
+    thresholds = [row for row in class_rows(prediction, card, sensitivity, by_probability=False)
+                  if row.point is not None]
     top = prediction.top_class
-    top_line = f"Most likely: {top.display_name} {_percent(prediction.top_probability)} ({top.group})"
-    groups: dict[str, float] = {"malignant": 0.0, "pre-malignant": 0.0, "benign": 0.0}
-    for info, p in zip(prediction.classes, prediction.probabilities):
-        groups[info.group] += float(p)
+    top_line = f"Most likely: {top.display_name} {percent(prediction.top_probability)} ({top.group})"
+    groups = group_shares(bars)
     group_line = (
-        f"All malignant classes together: {_percent(groups['malignant'])} · pre-malignant: "
-        f"{_percent(groups['pre-malignant'])} · benign: {_percent(groups['benign'])}"
+        f"All malignant classes together: {percent(groups['malignant'])} · pre-malignant: "
+        f"{percent(groups['pre-malignant'])} · benign: {percent(groups['benign'])}"
     )
-    alert_lines = []
-    for a in prediction.alerts:
-        probability, threshold = percent_pair(a.probability, a.threshold)
-        alert_lines.append(
-            f"{a.display_name} {probability} is at or above its alert threshold {threshold} "
-            f"(operating point {a.target_sensitivity:.0%} target sensitivity; validated "
-            f"sensitivity {_percent(a.validated_sensitivity)}, specificity "
-            f"{_percent(a.validated_specificity)})."
-        )
+    alert_lines = [
+        f"{a.text()} (operating point {percent(a.target_sensitivity)} "
+        f"target sensitivity; validated sensitivity {percent(a.validated_sensitivity)}, "
+        f"specificity {percent(a.validated_specificity)})."
+        for a in prediction.alerts
+    ]
     warnings: list[str] = []
     if prediction.uncertain:
         warnings.append(
-            f"Uncertain: no class reaches {_percent(prediction.uncertainty_threshold)}; do not rely "
+            f"Uncertain: no class reaches {percent(prediction.uncertainty_threshold)}; do not rely "
             "on the top class."
         )
     if prediction.out_of_distribution:
@@ -248,7 +165,7 @@ def build_report(
     digest = (sha256 or "")[:12]
     model_lines = [
         f"Model: {card.name}, version {card.version}"
-        + (f", sha256 {digest}…" if digest else "")
+        + (f", content sha256 {digest}…" if digest else "")
         + (f", run on {provider}" if provider else ""),
         f"Operating point: {prediction.operating_point or 'not recorded'}",
         f"SkinDesk {app_version}",
@@ -269,7 +186,7 @@ def build_report(
         model_lines=model_lines,
         model_trace=" · ".join(
             part for part in (f"{card.name} {card.version}",
-                              f"sha256 {digest}" if digest else "", provider) if part
+                              f"content sha256 {digest}" if digest else "", provider) if part
         ),
         intended_use=card.intended_use,
         disclaimer=card.disclaimer or DEFAULT_DISCLAIMER,
@@ -281,13 +198,6 @@ def build_report(
     )
 
 
-def _optional_float(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def proposed_file_name(patient_id: str, when: datetime | None = None) -> str:
     """A safe file name from the patient id and date, e.g. ``P-0042_2025-03-01_skindesk.pdf``."""
     when = when or datetime.now()
@@ -297,25 +207,6 @@ def proposed_file_name(patient_id: str, when: datetime | None = None) -> str:
 
 
 # -- batch ------------------------------------------------------------------------------
-_TRUE = {"true", "yes", "1", "y", "t"}
-
-# Canonical column → accepted header spellings (lower case; spaces, dashes and dots as "_").
-_ALIASES = {
-    "file": ("file", "path", "image", "file_name", "filename"),
-    "top_class": ("top_class", "top", "prediction", "predicted_class", "class"),
-    "probability": ("probability", "top_probability", "top_prob", "confidence"),
-    "malignant": ("malignant", "malignant_flag", "top_malignant", "is_malignant"),
-    "uncertain": ("uncertain",),
-    "out_of_distribution": ("out_of_distribution", "ood", "out_of_dist"),
-    "review_advised": ("review_advised", "review"),
-    "alerts": ("alerts", "alert"),
-    "operating_point": ("operating_point",),
-    "model": ("model", "model_name"),
-    "model_version": ("model_version", "version"),
-    "error": ("error", "errors", "problem"),
-}
-
-
 @dataclass(frozen=True)
 class BatchRow:
     """One file of a batch run as the batch report lists it."""
@@ -329,6 +220,22 @@ class BatchRow:
     review_advised: bool = False
     alerts: str = ""
     error: str = ""
+
+    @classmethod
+    def of(cls, row: ResultRow) -> BatchRow:
+        """The report's view of a results row (display names, alerts in words)."""
+        top = _display_name(row.top_class)
+        malignant = row.malignant
+        if malignant is None:
+            malignant = top.lower() in _MALIGNANT_NAMES
+        review = bool(row.alerts) if row.review_advised is None else row.review_advised
+        return cls(
+            file=row.file, top_class=top if not row.error else "",
+            probability=row.top_probability if not row.error else None,
+            malignant=bool(malignant) and not row.error, uncertain=bool(row.uncertain),
+            out_of_distribution=bool(row.out_of_distribution), review_advised=bool(review),
+            alerts=ALERT_SEPARATOR.join(a.text for a in row.alerts), error=row.error,
+        )
 
     @property
     def priority(self) -> int:
@@ -375,6 +282,7 @@ class BatchContent:
     clinic: str = ""
     created_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     disclaimer: str = DEFAULT_DISCLAIMER
+    limitation: str = LIMITATION
 
     @property
     def total(self) -> int:
@@ -393,6 +301,10 @@ class BatchContent:
         return sum(1 for row in self.rows if getattr(row, attribute))
 
 
+_MALIGNANT_NAMES = {name for name, _, malignant, _ in NINE_CLASSES if malignant} | {
+    display.lower() for _, display, malignant, _ in NINE_CLASSES if malignant}
+
+
 def _display_name(name: str) -> str:
     """'melanoma' → 'Melanoma' for the nine known classes; other names as written."""
     for known, display, _, _ in NINE_CLASSES:
@@ -401,19 +313,21 @@ def _display_name(name: str) -> str:
     return name
 
 
-def _key(header: str) -> str:
-    return "_".join(header.strip().lower().replace("-", " ").replace(".", " ").split())
+def _is_number(cell: str | None) -> bool:
+    try:
+        float(cell or 0)
+    except ValueError:
+        return False
+    return True
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in _TRUE
-
-
-def read_batch_csv(path: str | Path, *, clinic: str = "") -> BatchContent:
-    """Read a batch-results CSV (any column order) into a ``BatchContent``.
+def read_result_rows(path: str | Path) -> list[ResultRow]:
+    """Every row of a results CSV, read with the results schema in any column order and with
+    its aliases (a spreadsheet may have reordered or renamed columns).
 
     Raises:
-        ReportError: the file is missing, unreadable, empty, or has no file column.
+        ReportError: the file is missing, unreadable, empty, has no file column, or a cell that
+            is not what its column holds (naming the line and the column).
     """
     path = Path(path)
     try:
@@ -427,67 +341,47 @@ def read_batch_csv(path: str | Path, *, clinic: str = "") -> BatchContent:
         raise ReportError(f"{path}: permission denied") from error
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise ReportError(f"{path}: cannot be read as a UTF-8 CSV file ({error})") from error
-    columns: dict[str, str] = {}
-    keyed = {_key(h): h for h in headers if h}
-    for canonical, aliases in _ALIASES.items():
-        for alias in aliases:
-            if alias in keyed:
-                columns[canonical] = keyed[alias]
-                break
-    if "file" not in columns:
+    schema = current_schema()
+    found, class_columns = schema.match_header(headers)
+    if "file" not in found:
         raise ReportError(
             f"{path}: not a SkinDesk batch-results CSV (no 'file' column; columns: "
             f"{', '.join(headers) or 'none'})"
         )
-    malignant_names = {name.lower() for name, _, malignant, _ in NINE_CLASSES if malignant}
-    malignant_names |= {display.lower() for _, display, malignant, _ in NINE_CLASSES if malignant}
-
-    def get(record: dict[str, str], name: str) -> str:
-        column = columns.get(name)
-        return (record.get(column) or "").strip() if column else ""
-
-    rows: list[BatchRow] = []
-    models: Counter[str] = Counter()
-    points: Counter[str] = Counter()
-    for record in records:
-        file = get(record, "file")
-        if not file and not any((v or "").strip() for v in record.values() if isinstance(v, str)):
+    class_columns = tuple(h for h in class_columns if all(
+        _is_number(record.get(h)) for record in records))  # other extra columns are ignored
+    rows: list[ResultRow] = []
+    for line, record in enumerate(records, start=2):
+        if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
             continue  # blank line
-        top = _display_name(get(record, "top_class"))
-        probability = _optional_float(get(record, "probability") or None)
-        if probability is not None and probability > 1.0:  # written as a percentage
-            probability /= 100.0
-        malignant = (
-            _truthy(get(record, "malignant")) if "malignant" in columns
-            else top.lower() in malignant_names
-        )
-        alerts = get(record, "alerts")
-        review = (
-            _truthy(get(record, "review_advised")) if "review_advised" in columns else bool(alerts)
-        )
-        error = get(record, "error")
-        rows.append(
-            BatchRow(
-                file=file,
-                top_class=top if not error else "",
-                probability=probability if not error else None,
-                malignant=malignant and not error,
-                uncertain=_truthy(get(record, "uncertain")),
-                out_of_distribution=_truthy(get(record, "out_of_distribution")),
-                review_advised=review,
-                alerts=alerts,
-                error=error,
-            )
-        )
-        model = " ".join(part for part in (get(record, "model"), get(record, "model_version"))
-                         if part)
-        if model:
-            models[model] += 1
-        if get(record, "operating_point"):
-            points[get(record, "operating_point")] += 1
+        canonical = {name: record.get(header) or "" for name, header in found.items()}
+        canonical.update({name: record.get(name) or "" for name in class_columns})
+        try:
+            rows.append(schema.parse_record(canonical, class_columns))
+        except ValueError as error:
+            raise ReportError(f"{path}, line {line}: {error}") from error
     if not rows:
         raise ReportError(f"{path}: the CSV lists no files")
-    rows.sort(key=lambda r: (r.priority, r.file.lower()))
+    return rows
+
+
+def read_batch_csv(path: str | Path, *, clinic: str = "") -> BatchContent:
+    """Read a batch-results CSV (any column order) into a ``BatchContent``.
+
+    Raises:
+        ReportError: as ``read_result_rows``.
+    """
+    path = Path(path)
+    results = read_result_rows(path)
+    rows = sorted((BatchRow.of(row) for row in results), key=lambda r: (r.priority, r.file.lower()))
+    models: Counter[str] = Counter()
+    points: Counter[str] = Counter()
+    for row in results:
+        model = " ".join(part for part in (row.model, row.model_version) if part)
+        if model:
+            models[model] += 1
+        if row.operating_point:
+            points[row.operating_point] += 1
     counts = Counter(r.top_class for r in rows if r.classified)
     display_order = {display: i for i, (_, display, _, _) in enumerate(NINE_CLASSES)}
     display_order.update({name: i for i, (name, _, _, _) in enumerate(NINE_CLASSES)})

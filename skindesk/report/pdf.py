@@ -14,25 +14,19 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from skindesk.core.prediction import percent_pair
+from skindesk.core.atomic import is_special_file, write_atomically
 
-from .content import (
-    ALERT_COLOUR,
-    BENIGN_COLOUR,
-    MALIGNANT_COLOUR,
-    PREMALIGNANT_COLOUR,
-    WARNING_COLOUR,
-    BatchContent,
-    ReportContent,
-    ReportError,
-)
+from skindesk.core import palette
+from skindesk.core.formatting import percent, percent_pair
+from skindesk.core.heatmap import LEGEND_TEXT, legend_ramp
+
+from .content import BatchContent, ReportContent, ReportError
 
 __all__ = [
     "PAPER_SIZES",
@@ -131,21 +125,11 @@ def default_paper(locale: Any = None) -> str:
 
 
 # -- atomic writing -----------------------------------------------------------------------
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
 def _write_atomically(path: str | Path, overwrite: bool, draw: Callable[[str], None]) -> Path:
-    """Run ``draw(temporary_path)`` then move the result to ``path``; never leave a partial file."""
+    """Run ``draw(temporary_path)`` then put the result at ``path``; never leave a partial file
+    (``skindesk.core.atomic``: a device or FIFO is written directly, never replaced)."""
     path = Path(path)
-    if path.suffix.lower() != ".pdf":
+    if path.suffix.lower() != ".pdf" and not is_special_file(path):
         raise ReportError(f"{path}: a report file name must end in .pdf")
     if path.is_dir():
         raise ReportError(f"{path}: is a folder, not a file name")
@@ -154,13 +138,8 @@ def _write_atomically(path: str | Path, overwrite: bool, draw: Callable[[str], N
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ReportError(f"{path}: the folder {folder} does not exist")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=".skindesk-report-", suffix=".pdf.part",
-                                             dir=folder)
-    except OSError as error:
-        raise ReportError(f"{path}: cannot write in {folder} ({error.strerror})") from error
-    os.close(handle)
-    try:
+
+    def produce(temporary: str) -> None:
         draw(temporary)
         with open(temporary, "rb") as check:
             head = check.read(5)
@@ -170,19 +149,15 @@ def _write_atomically(path: str | Path, overwrite: bool, draw: Callable[[str], N
             raise ReportError(f"{path}: the PDF could not be produced (empty output)")
         if path.exists() and not overwrite:
             raise ReportError(f"{path}: already exists; it was not overwritten")
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException as error:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        if isinstance(error, ReportError) or not isinstance(error, Exception):
-            raise
-        if isinstance(error, OSError):
-            raise ReportError(f"{path}: cannot be written ({error.strerror or error})") from error
+
+    try:
+        return write_atomically(path, produce, prefix=".skindesk-report-", suffix=".pdf.part")
+    except ReportError:
+        raise
+    except OSError as error:
+        raise ReportError(f"{path}: cannot be written ({error.strerror or error})") from error
+    except Exception as error:  # noqa: BLE001 - Qt or PIL failing while drawing
         raise ReportError(f"{path}: the report could not be drawn ({error})") from error
-    return path
 
 
 # -- layout machinery -----------------------------------------------------------------------
@@ -250,7 +225,7 @@ class _Page:
                                          self._wrapping()).height()
 
     def draw_text(self, text: str, font: Any, x: float, y: float, width: float,
-                  colour: str = "#000000", align: str = "left", height: float | None = None) -> float:
+                  colour: str = palette.TEXT, align: str = "left", height: float | None = None) -> float:
         from PySide6.QtCore import QRectF
         from PySide6.QtGui import QColor
 
@@ -298,19 +273,19 @@ def _render(writer: Any, painter: Any, page: _Page, blocks: list[_Block],
             writer.newPage()
         header_y = page.margin
         page.draw_text(running_header, small, page.left, header_y, page.content_width,
-                       colour="#555555", height=header_h)
+                       colour=palette.TEXT_FAINT, height=header_h)
         rule_y = int(header_y + header_h + page.mm(1))
-        painter.setPen(QPen(QColor("#999999"), page.mm(0.2)))
+        painter.setPen(QPen(QColor(palette.RULE), page.mm(0.2)))
         painter.drawLine(int(page.left), rule_y, int(page.right), rule_y)
         for block, y in placed:
             block.draw(painter, page.left, y, page.content_width)
         footer_top = page.height - page.margin - page.mm(10)
-        painter.setPen(QPen(QColor("#999999"), page.mm(0.2)))
+        painter.setPen(QPen(QColor(palette.RULE), page.mm(0.2)))
         painter.drawLine(int(page.left), int(footer_top), int(page.right), int(footer_top))
         page_label = f"Page {number} of {len(pages)}"
         label_width = page.mm(24)
         page.draw_text(footer, small, page.left, footer_top + page.mm(1.2),
-                       page.content_width - label_width - page.mm(3), colour="#555555")
+                       page.content_width - label_width - page.mm(3), colour=palette.TEXT_FAINT)
         page.draw_text(page_label, page.font(8, bold=True), page.right - label_width,
                        footer_top + page.mm(1.2), label_width, align="right")
 
@@ -405,7 +380,7 @@ def _box_block(page: _Page, heading: str, lines: list[str], border: str, fill: s
     return _Block(height, draw, space_after=page.mm(2.5))
 
 
-def _text_block(page: _Page, text: str, font: Any, colour: str = "#000000",
+def _text_block(page: _Page, text: str, font: Any, colour: str = palette.TEXT,
                 space_after: float = 2.0) -> _Block:
     height = page.text_height(text, font, page.content_width)
 
@@ -433,7 +408,7 @@ def _fields_block(page: _Page, columns: list[list[tuple[str, str]]]) -> _Block:
         for c, column in enumerate(columns):
             cx, cy = x + c * (col_w + gap), y
             for (label, value), h in zip(column, row_h[c]):
-                page.draw_text(label, label_font, cx, cy + page.mm(0.6), label_w, colour="#555555")
+                page.draw_text(label, label_font, cx, cy + page.mm(0.6), label_w, colour=palette.TEXT_FAINT)
                 page.draw_text(value or "—", value_font, cx + label_w, cy, value_w)
                 cy += h + page.mm(1)
 
@@ -442,12 +417,13 @@ def _fields_block(page: _Page, columns: list[list[tuple[str, str]]]) -> _Block:
 
 def _images_block(page: _Page, content: ReportContent) -> _Block | None:
     from PySide6.QtCore import QRectF
-    from PySide6.QtGui import QColor, QPen
+    from PySide6.QtGui import QColor, QPainter, QPen
 
     pictures = [(_to_qimage(content.image), "Image" + (f": {content.image_name}"
                                                       if content.image_name else ""))]
     if content.heatmap is not None:
         pictures.append((_to_qimage(content.heatmap), content.heatmap_caption or "Heat map"))
+    heat_caption = (content.heatmap_caption or "Heat map") if content.heatmap is not None else None
     pictures = [(p, c) for p, c in pictures if p is not None]
     if not pictures:
         return None
@@ -456,7 +432,9 @@ def _images_block(page: _Page, content: ReportContent) -> _Block | None:
     slot_h = page.mm(50)
     caption_font = page.font(8)
     caption_h = max(page.text_height(c, caption_font, slot_w) for _, c in pictures)
-    height = slot_h + page.mm(1.5) + caption_h
+    heat_slot = next((i for i, (_, c) in enumerate(pictures) if c == heat_caption), None)
+    legend = _heat_legend(page, slot_w) if heat_slot is not None else None
+    height = slot_h + page.mm(1.5) + caption_h + (legend[0] if legend else 0)
 
     def draw(painter: Any, x: float, y: float, w: float) -> None:
         for i, (picture, caption) in enumerate(pictures):
@@ -464,14 +442,47 @@ def _images_block(page: _Page, content: ReportContent) -> _Block | None:
             scale = min(slot_w / picture.width(), slot_h / picture.height())
             pw, ph = picture.width() * scale, picture.height() * scale
             target = QRectF(sx + (slot_w - pw) / 2, y + (slot_h - ph) / 2, pw, ph)
+            # The heat map is stored losslessly: the same pixels as the app's (the photograph
+            # may be JPEG-compressed like any camera image).
+            painter.setRenderHint(QPainter.RenderHint.LosslessImageRendering,
+                                  caption == heat_caption)
             painter.drawImage(target, picture)
-            painter.setPen(QPen(QColor("#777777"), page.mm(0.2)))
+            painter.setRenderHint(QPainter.RenderHint.LosslessImageRendering, False)
+            painter.setPen(QPen(QColor(palette.RULE), page.mm(0.2)))
             painter.setBrush(QColor(0, 0, 0, 0))
             painter.drawRect(target)
             page.draw_text(caption, caption_font, sx, y + slot_h + page.mm(1.5), slot_w,
-                           colour="#333333", align="center")
+                           colour=palette.TEXT_MUTED, align="center")
+        if legend:
+            legend[1](painter, x + heat_slot * (slot_w + gap), y + slot_h + page.mm(1.5) + caption_h)
 
     return _Block(height, draw, space_after=page.mm(4))
+
+
+def _heat_legend(page: _Page, width: float) -> tuple[float, Callable[[Any, float, float], None]]:
+    """The heat map's colour scale (0 % … 100 %) with its explanation: (height, draw(x, y))."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage
+
+    strip = legend_ramp(256, 8)
+    image = QImage(strip.tobytes(), strip.shape[1], strip.shape[0], 3 * strip.shape[1],
+                   QImage.Format.Format_RGB888).copy()
+    small = page.font(7)
+    label_w = page.mm(10)
+    strip_h = page.mm(2.5)
+    text_h = page.text_height(LEGEND_TEXT, small, width)
+    height = page.mm(1) + strip_h + page.mm(0.8) + text_h
+
+    def draw(painter: Any, x: float, y: float) -> None:
+        top = y + page.mm(1)
+        page.draw_text("0 %", small, x, top - page.mm(0.6), label_w, colour=palette.TEXT_MUTED)
+        painter.drawImage(QRectF(x + label_w, top, width - 2 * label_w, strip_h), image)
+        page.draw_text("100 %", small, x + width - label_w, top - page.mm(0.6), label_w,
+                       colour=palette.TEXT_MUTED, align="right")
+        page.draw_text(LEGEND_TEXT, small, x, top + strip_h + page.mm(0.8), width,
+                       colour=palette.TEXT_MUTED, align="center")
+
+    return height, draw
 
 
 def _chart_block(page: _Page, content: ReportContent) -> _Block:
@@ -491,50 +502,51 @@ def _chart_block(page: _Page, content: ReportContent) -> _Block:
         for i, bar in enumerate(content.bars):
             ry = y + i * row_h
             by = ry + (row_h - bar_h) / 2
-            if bar.is_top:
+            colour = palette.group_colour(bar.group)
+            if bar.top:
                 painter.setPen(QColor(0, 0, 0, 0))
-                painter.setBrush(QColor("#fff3c4"))
+                painter.setBrush(QColor(palette.TOP_FILL))
                 painter.drawRect(QRectF(x - page.mm(1), ry, w + page.mm(1), row_h))
-            label = bar.display_name + (" (top)" if bar.is_top else "")
-            page.draw_text(label, label_bold if bar.is_top else label_font, x, ry,
+            label = bar.display_name + (" (top)" if bar.top else "")
+            page.draw_text(label, label_bold if bar.top else label_font, x, ry,
                            label_w - page.mm(2), height=row_h,
-                           colour=bar.colour if bar.group != "benign" else "#000000")
+                           colour=colour if bar.group != "benign" else palette.TEXT)
             painter.setPen(QColor(0, 0, 0, 0))
-            painter.setBrush(QColor("#eeeeee"))
+            painter.setBrush(QColor(palette.TRACK))
             painter.drawRect(QRectF(track_x, by, track_w, bar_h))
-            painter.setBrush(QColor(bar.colour))
-            if bar.is_top:
-                painter.setPen(QPen(QColor("#000000"), page.mm(0.5)))
+            painter.setBrush(QColor(colour))
+            if bar.top:
+                painter.setPen(QPen(QColor(palette.TEXT), page.mm(0.5)))
             painter.drawRect(QRectF(track_x, by, max(track_w * bar.probability, page.mm(0.3)),
                                     bar_h))
             if bar.threshold is not None:
                 tx = track_x + track_w * bar.threshold
-                painter.setPen(QPen(QColor(ALERT_COLOUR), page.mm(0.5)))
+                painter.setPen(QPen(QColor(palette.ALERT), page.mm(0.5)))
                 painter.drawLine(QPointF(tx, ry + page.mm(0.4)), QPointF(tx, ry + row_h - page.mm(0.4)))
                 painter.setPen(QColor(0, 0, 0, 0))
-                painter.setBrush(QColor(ALERT_COLOUR))
+                painter.setBrush(QColor(palette.ALERT))
                 s = page.mm(1.1)
                 painter.drawPolygon(QPolygonF([QPointF(tx - s, ry), QPointF(tx + s, ry),
                                                QPointF(tx, ry + s * 1.3)]))
-            value = f"{bar.probability:.1%}"
-            page.draw_text(value, value_font if bar.is_top else label_font, track_x + track_w,
+            value = percent(bar.probability)
+            page.draw_text(value, value_font if bar.top else label_font, track_x + track_w,
                            ry, page.mm(14), height=row_h, align="right")
             if bar.alerted:
                 page.draw_text("ALERT", page.font(8, bold=True), track_x + track_w + page.mm(15),
-                               ry, value_w - page.mm(15), height=row_h, colour=ALERT_COLOUR)
+                               ry, value_w - page.mm(15), height=row_h, colour=palette.ALERT)
         # legend
         ly = y + len(content.bars) * row_h + page.mm(1.5)
         lx = x
         small = page.font(7.5)
-        for colour, text in ((MALIGNANT_COLOUR, "malignant"), (PREMALIGNANT_COLOUR, "pre-malignant"),
-                             (BENIGN_COLOUR, "benign")):
+        for colour, text in ((palette.MALIGNANT, "malignant"),
+                             (palette.PREMALIGNANT, "pre-malignant"), (palette.BENIGN, "benign")):
             painter.setPen(QColor(0, 0, 0, 0))
             painter.setBrush(QColor(colour))
             painter.drawRect(QRectF(lx, ly + page.mm(0.8), page.mm(4), page.mm(2.6)))
             page.draw_text(text, small, lx + page.mm(5), ly, page.mm(24), height=page.mm(4.2))
             lx += page.mm(5) + page.text_height(text, small, 1e6) * 0 + page.mm(22)
         if any(b.threshold is not None for b in content.bars):
-            painter.setPen(QPen(QColor(ALERT_COLOUR), page.mm(0.5)))
+            painter.setPen(QPen(QColor(palette.ALERT), page.mm(0.5)))
             painter.drawLine(QPointF(lx + page.mm(2), ly + page.mm(0.3)),
                              QPointF(lx + page.mm(2), ly + page.mm(4)))
             page.draw_text("alert threshold at the operating point", small, lx + page.mm(4), ly,
@@ -575,11 +587,11 @@ def _table_block(page: _Page, headers: list[str], rows: list[list[str]], widths:
 
         return _Block(height, draw)
 
-    header = make(headers, head_font, "#e3e7ec", "#555555", False)
+    header = make(headers, head_font, palette.HEADER_FILL, palette.TEXT_FAINT, False)
     blocks = [_Block(header.height, header.draw, keep_with_next=True)]
     for i, row in enumerate(rows):
         fill = fills[i] if fills else None
-        block = make(row, body_font, fill, "#cccccc", bold_first)
+        block = make(row, body_font, fill, palette.RULE_LIGHT, bold_first)
         block.header = header
         blocks.append(block)
     if blocks:
@@ -587,14 +599,23 @@ def _table_block(page: _Page, headers: list[str], rows: list[list[str]], widths:
     return blocks
 
 
+def _title_blocks(page: _Page, clinic: str, title: str, subtitle: str) -> list[_Block]:
+    """The clinic's name as the title with SkinDesk's line below it; without a clinic name, the
+    SkinDesk line is the title (never an empty or placeholder title)."""
+    if clinic:
+        return [_text_block(page, clinic, page.font(15, bold=True), space_after=0.5),
+                _text_block(page, f"{title}: {subtitle}", page.font(10, italic=True),
+                            colour=palette.TEXT_MUTED, space_after=4)]
+    return [_text_block(page, title, page.font(15, bold=True), space_after=0.5),
+            _text_block(page, subtitle[0].upper() + subtitle[1:], page.font(10, italic=True),
+                        colour=palette.TEXT_MUTED, space_after=4)]
+
+
 def _single_blocks(page: _Page, content: ReportContent) -> list[_Block]:
     p = content.patient
     blocks: list[_Block] = []
-    blocks.append(_text_block(page, p.clinic or "Clinic not set", page.font(15, bold=True),
-                              space_after=0.5))
-    blocks.append(_text_block(page, "Dermoscopy second opinion by SkinDesk: decision support, "
-                              "not a diagnosis", page.font(10, italic=True), colour="#444444",
-                              space_after=4))
+    blocks += _title_blocks(page, p.clinic, "Dermoscopy second opinion by SkinDesk",
+                            "decision support, not a diagnosis")
     analysed = content.analysed_at.strftime("%Y-%m-%d %H:%M")
     if content.analysed_at.tzinfo is not None:
         analysed += content.analysed_at.strftime(" (UTC%z)")
@@ -605,25 +626,25 @@ def _single_blocks(page: _Page, content: ReportContent) -> list[_Block]:
          ("Model", content.model_trace)],
     ]))
     if content.patient.notes:
-        blocks.append(_box_block(page, "Notes", [content.patient.notes], "#8a8a8a", "#fafafa",
-                                 "#333333"))
+        blocks.append(_box_block(page, "Notes", [content.patient.notes], palette.RULE, palette.NOTICE_FILL,
+                                 palette.TEXT_MUTED))
     if content.alert_lines:
         blocks.append(_box_block(page, "REVIEW ADVISED: possible malignancy", content.alert_lines,
-                                 ALERT_COLOUR, "#fdecea", ALERT_COLOUR))
+                                 palette.ALERT, palette.ALERT_FILL, palette.ALERT))
     elif content.thresholds:
         blocks.append(_box_block(
             page, "No malignancy alert at the chosen operating point",
             ["No malignant or pre-malignant class reached its validated alert threshold. This does "
-             "not rule out malignancy."], "#6d7f8f", "#f1f4f7", "#33475b"))
+             "not rule out malignancy."], palette.NOTICE, palette.NOTICE_FILL, palette.NOTICE_TEXT))
     for warning in content.warnings:
         heading, _, rest = warning.partition(": ")
-        blocks.append(_box_block(page, heading, [rest or warning], WARNING_COLOUR, "#fff7e0",
-                                 "#7a5200"))
+        blocks.append(_box_block(page, heading, [rest or warning], palette.WARNING, palette.WARNING_FILL,
+                                 palette.WARNING_TEXT))
     images = _images_block(page, content)
     if images is not None:
         blocks.append(images)
     blocks.append(_text_block(page, content.top_line, page.font(13, bold=True), space_after=0.8))
-    blocks.append(_text_block(page, content.group_line, page.font(9), colour="#333333",
+    blocks.append(_text_block(page, content.group_line, page.font(9), colour=palette.TEXT_MUTED,
                               space_after=2.5))
     blocks.append(_chart_block(page, content))
     if content.thresholds:
@@ -635,15 +656,17 @@ def _single_blocks(page: _Page, content: ReportContent) -> list[_Block]:
         blocks.append(heading)
         rows, fills = [], []
         for t in content.thresholds:
-            test = ("—" if t.test_sensitivity is None else
-                    f"{t.test_sensitivity:.0%} / "
-                    + ("—" if t.test_specificity is None else f"{t.test_specificity:.0%}"))
-            probability, threshold = percent_pair(t.probability, t.threshold)
+            point = t.point
+            figures = point.test or {}
+            test = ("—" if figures.get("sensitivity") is None else
+                    f"{percent(figures.get('sensitivity'))} / {percent(figures.get('specificity'))}")
+            probability, threshold = percent_pair(t.probability, point.threshold)
             rows.append([t.display_name, probability, threshold,
-                         f"{t.target_sensitivity:.0%}",
-                         f"{t.validated_sensitivity:.0%} / {t.validated_specificity:.0%}", test,
+                         percent(point.target_sensitivity),
+                         f"{percent(point.validated_sensitivity)} / "
+                         f"{percent(point.validated_specificity)}", test,
                          "ALERT" if t.alerted else "no"])
-            fills.append("#fdecea" if t.alerted else None)
+            fills.append(palette.ALERT_FILL if t.alerted else None)
         blocks += _table_block(
             page, ["Flagged class", "Probability", "Threshold", "Target sens.",
                    "Validation sens./spec.", "Test sens./spec.", "Alert"],
@@ -654,14 +677,15 @@ def _single_blocks(page: _Page, content: ReportContent) -> list[_Block]:
     heading.keep_with_next = True
     blocks.append(heading)
     blocks.append(_text_block(page, "\n".join(content.model_lines), page.font(7.5),
-                              colour="#333333", space_after=1))
+                              colour=palette.TEXT_MUTED, space_after=1))
     about = []
     if content.intended_use:
         about.append(f"Intended use: {content.intended_use}")
+    about.append(content.limitation)
     about.append(f"Disclaimer: {content.disclaimer}")
     if content.licence:
         about.append(f"Data licence: {content.licence}")
-    blocks.append(_text_block(page, "\n".join(about), page.font(7.5), colour="#333333"))
+    blocks.append(_text_block(page, "\n".join(about), page.font(7.5), colour=palette.TEXT_MUTED))
     return blocks
 
 
@@ -694,13 +718,8 @@ def _footer(disclaimer: str) -> str:
 
 # -- batch report ------------------------------------------------------------------------
 def _batch_blocks(page: _Page, content: BatchContent) -> list[_Block]:
-    blocks = [
-        _text_block(page, content.clinic or "Clinic not set", page.font(15, bold=True),
-                    space_after=0.5),
-        _text_block(page, "Batch report: dermoscopy second opinion by SkinDesk (decision support, "
-                    "not a diagnosis)", page.font(10, italic=True), colour="#444444",
-                    space_after=3),
-    ]
+    blocks = _title_blocks(page, content.clinic, "Batch report: dermoscopy second opinion by "
+                           "SkinDesk", "decision support, not a diagnosis")
     failed = content.total - content.classified
     blocks.append(_fields_block(page, [
         [("Results file", content.source), ("Created", f"{content.created_at:%Y-%m-%d %H:%M}"),
@@ -723,7 +742,7 @@ def _batch_blocks(page: _Page, content: BatchContent) -> list[_Block]:
             page.font(9, bold=True), space_after=1))
         blocks[-1].keep_with_next = True
         blocks += _table_block(page, ["Top class", "Files", "Share"],
-                               [[name, str(n), f"{share:.0%}"]
+                               [[name, str(n), percent(share)]
                                 for name, n, share in content.class_shares()], [60, 15, 15])
     blocks.append(_text_block(page, "Every file, those needing attention first (review advised "
                               "or malignant, then uncertain or out of distribution, then not "
@@ -733,17 +752,17 @@ def _batch_blocks(page: _Page, content: BatchContent) -> list[_Block]:
     for i, row in enumerate(content.rows, start=1):
         flags = ", ".join(row.flags) or "—"
         if row.alerts:
-            flags += f"\nalerts: {row.alerts}"
+            flags += f"\n{row.alerts}"
         if row.error:
             flags += f"\n{row.error}"
-        probability = "—" if row.probability is None else f"{row.probability:.0%}"
+        probability = "—" if row.probability is None else percent(row.probability)
         rows.append([str(i), row.file, row.top_class or "—", probability, flags])
-        fills.append("#fdecea" if row.priority == 0 else "#fff7e0" if row.priority in (1, 2)
+        fills.append(palette.ALERT_FILL if row.priority == 0 else palette.WARNING_FILL if row.priority in (1, 2)
                      else None)
     blocks += _table_block(page, ["#", "File", "Top class", "Prob.", "Flags"], rows,
                            [7, 62, 38, 13, 60], fills, font_size=8)
-    blocks.append(_text_block(page, f"Disclaimer: {content.disclaimer}", page.font(8),
-                              colour="#333333"))
+    blocks.append(_text_block(page, f"{content.limitation}\nDisclaimer: {content.disclaimer}",
+                              page.font(8), colour=palette.TEXT_MUTED))
     return blocks
 
 

@@ -50,16 +50,16 @@ def test_benign_top_class_with_melanoma_above_threshold_advises_review(card):
     assert alert.validated_sensitivity == pytest.approx(0.91)
     assert alert.validated_specificity == pytest.approx(0.7)
     assert prediction.summary().startswith(
-        "Review advised: melanoma 23% is above the alert threshold 12% (91% sensitivity on "
-        "validation). Most likely: nevus 61%."
+        "Review advised: melanoma 23 % ≥ alert threshold 12 % (91 % sensitivity on "
+        "validation). Most likely: nevus 61 %."
     )
-    assert alert.compact() == "melanoma:0.23>=0.12"
+    assert alert.text() == "melanoma 23 % ≥ alert threshold 12 %"
 
 
 def test_melanoma_below_threshold_gives_no_alert(card):
     prediction = make_prediction(card, vector(nevus=0.8, melanoma=0.10))
     assert not prediction.review_advised and prediction.alerts == ()
-    assert prediction.summary().startswith("Most likely: nevus 80%.")
+    assert prediction.summary().startswith("Most likely: nevus 80 %.")
     assert "Review advised" not in prediction.summary()
 
 
@@ -75,10 +75,10 @@ def test_changing_the_operating_point_changes_the_outcome(card):
     sensitive = make_prediction(card, probabilities, sensitivity=0.95)  # threshold 0.05
     assert default.review_advised and not strict.review_advised and sensitive.review_advised
     assert sensitive.alerts[0].threshold == 0.05 and default.alerts[0].threshold == 0.12
-    assert strict.operating_point == "80% target sensitivity for every flagged class"
+    assert strict.operating_point == "80 % target sensitivity for every flagged class"
     assert default.operating_point == (
-        "actinic keratosis 85%, basal cell carcinoma 85%, melanoma 90%, squamous cell "
-        "carcinoma 85% target sensitivity")
+        "actinic keratosis 85 %, basal cell carcinoma 85 %, melanoma 90 %, squamous cell "
+        "carcinoma 85 % target sensitivity")
     with pytest.raises(CardError):
         make_prediction(card, probabilities, sensitivity=0.7)
 
@@ -92,13 +92,13 @@ def test_benign_classes_never_alert(card):
 def test_several_alerts_are_ordered_by_margin_above_threshold(card):
     prediction = make_prediction(card, vector(nevus=0.3, melanoma=0.15, basal_cell_carcinoma=0.45))
     assert [a.class_name for a in prediction.alerts] == ["basal cell carcinoma", "melanoma"]
-    assert prediction.summary().startswith("Review advised: basal cell carcinoma 45%")
-    assert "; melanoma 15%" in prediction.summary()
+    assert prediction.summary().startswith("Review advised: basal cell carcinoma 45 %")
+    assert "; melanoma 15 %" in prediction.summary()
 
 
 def test_malignant_top_class_is_named_as_such(card):
     prediction = make_prediction(card, vector(melanoma=0.7))
-    assert "Most likely: melanoma 70% — a malignant class" in prediction.summary()
+    assert "Most likely: melanoma 70 % — a malignant class" in prediction.summary()
     prediction = make_prediction(card, vector(actinic_keratosis=0.7))
     assert "a pre-malignant class" in prediction.summary()
 
@@ -115,9 +115,9 @@ def test_card_without_operating_points_works_and_says_so():
 
 def test_sentence_shows_a_decimal_when_whole_percentages_would_look_equal():
     alert = Alert("melanoma", "Melanoma", 0.124, 0.12, 0.9, 0.91, 0.7)
-    assert alert.sentence().startswith("melanoma 12.4% is above the alert threshold 12.0%")
+    assert alert.sentence().startswith("melanoma 12.4 % ≥ alert threshold 12.0 %")
     alert = Alert("melanoma", "Melanoma", 0.23, 0.12, 0.9, 0.91, 0.7)
-    assert alert.sentence().startswith("melanoma 23% is above the alert threshold 12%")
+    assert alert.sentence().startswith("melanoma 23 % ≥ alert threshold 12 %")
 
 
 def test_prediction_views(card):
@@ -139,7 +139,7 @@ def test_uncertain_below_the_cards_threshold():
     card = ModelCard.from_dict(make_card(uncertainty_threshold=0.6))
     assert make_prediction(card, vector(nevus=0.55)).uncertain
     assert not make_prediction(card, vector(nevus=0.65)).uncertain
-    assert "no class reaches 60%" in make_prediction(card, vector(nevus=0.55)).summary()
+    assert "no class reaches 60 %" in make_prediction(card, vector(nevus=0.55)).summary()
 
 
 def test_wrong_length_is_refused(card):
@@ -187,6 +187,6 @@ def test_review_advised_through_onnxruntime(fixed_probabilities_model):
     image = Image.new("RGB", (64, 48), (180, 120, 90))
     prediction = Classifier(path, provider="cpu").predict_image(image)
     assert prediction.top_class.name == "nevus" and prediction.review_advised
-    assert prediction.summary().startswith("Review advised: melanoma 23%")
+    assert prediction.summary().startswith("Review advised: melanoma 23 %")
     strict = Classifier(path, provider="cpu", sensitivity=0.8).predict_image(image)
     assert not strict.review_advised

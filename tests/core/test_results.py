@@ -12,6 +12,7 @@ import pytest
 from skindesk.core.classes import NINE_CLASSES
 from skindesk.core.classifier import Classifier
 from skindesk.core.results import (
+    AlertMark,
     HEAD_COLUMNS,
     ModelInfo,
     ResultRow,
@@ -30,7 +31,7 @@ from skindesk.core.results import (
 )
 
 CLASSES = tuple(row[0] for row in NINE_CLASSES)
-MODEL = ModelInfo(CLASSES, "Test model", "1.0", "melanoma 90%, others 85% target sensitivity")
+MODEL = ModelInfo(CLASSES, "Test model", "1.0", "melanoma 90 %, others 85 % target sensitivity")
 
 
 def _row(name: str, top: str = "nevus", review: bool = False) -> ResultRow:
@@ -44,7 +45,7 @@ def _row(name: str, top: str = "nevus", review: bool = False) -> ResultRow:
         probabilities=probs,
         malignant=top == "melanoma",
         review_advised=review,
-        alerts=("melanoma:0.25>=0.12",) if review else (),
+        alerts=(AlertMark.of("melanoma", "Melanoma", 0.25, 0.12),) if review else (),
         uncertain=False,
         out_of_distribution=True,
         ood_score=-1.5,
@@ -62,7 +63,7 @@ def test_csv_fields_round_trip_every_column():
     fields = row_to_csv_fields(_row("c.jpg", review=True), CLASSES)
     header = columns_for(CLASSES)
     assert fields[header.index("review_advised")] == "true"
-    assert fields[header.index("alerts")] == "melanoma:0.25>=0.12"
+    assert fields[header.index("alerts")] == "melanoma 25 % ≥ alert threshold 12 %"
     assert fields[header.index("melanoma")] == "0.250000"
     with pytest.raises(ValueError):
         row_from_csv_fields(fields[:-1], CLASSES)
@@ -147,7 +148,7 @@ def test_resume_refuses_other_files_models_and_operating_points(tmp_path):
     newer = ModelInfo(CLASSES, "Test model", "2.0", MODEL.operating_point)
     with pytest.raises(ResultsFileError, match="mix two models"):
         open_results_csv(path, newer, resume=True)
-    stricter = ModelInfo(CLASSES, "Test model", "1.0", "95% target sensitivity for every flagged class")
+    stricter = ModelInfo(CLASSES, "Test model", "1.0", "95 % target sensitivity for every flagged class")
     with pytest.raises(ResultsFileError, match="operating point"):
         open_results_csv(path, stricter, resume=True)
     fewer = ModelInfo(CLASSES[:3], "Test model", "1.0", MODEL.operating_point)
@@ -168,13 +169,15 @@ def test_benign_top_class_with_melanoma_above_threshold_is_review_advised(
     row = row_from_prediction("x.jpg", classifier.predict_arrays(np.zeros((1, 32, 32, 3)))[0], model)
     assert row.top_class == "nevus" and row.malignant is False
     assert row.review_advised is True
-    assert row.alerts == ("melanoma:0.16>=0.12",)
+    assert row.alert_text == "melanoma 16 % ≥ alert threshold 12 %"
     fields = dict(zip(columns_for(model.class_names), row_to_csv_fields(row, model.class_names)))
-    assert fields["review_advised"] == "true" and fields["alerts"] == "melanoma:0.16>=0.12"
+    assert fields["review_advised"] == "true" and fields["alerts"] == "melanoma 16 % ≥ alert threshold 12 %"
     document = json.loads(rows_to_json([row], model, top_k=2))
     result = document["results"][0]
     assert result["review_advised"] is True
-    assert result["alerts"] == [{"class": "melanoma", "probability": 0.16, "threshold": 0.12}]
+    (alert,) = result["alerts"]
+    assert alert["probability"] == pytest.approx(0.16, abs=1e-5) and alert["threshold"] == 0.12
+    assert (alert["class"], alert["text"]) == ("melanoma", "melanoma 16 % ≥ alert threshold 12 %")
     assert [k["class"] for k in result["top_k"]] == ["nevus", "melanoma"]
     assert "YES" in TableRenderer(["x.jpg"]).line(row)
 
@@ -183,7 +186,7 @@ def test_benign_top_class_with_melanoma_above_threshold_is_review_advised(
     model = ModelInfo.from_classifier(classifier)
     row = row_from_prediction("x.jpg", classifier.predict_arrays(np.zeros((1, 32, 32, 3)))[0], model)
     assert row.review_advised is False and row.alerts == ()
-    assert "80%" in row.operating_point
+    assert "80 %" in row.operating_point
 
 
 def test_counts_json_and_table_for_error_rows():

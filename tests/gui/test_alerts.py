@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from skindesk.gui.dialogs import SettingsDialog
 from skindesk.gui.result_panel import NO_THRESHOLDS_TEXT
@@ -26,22 +27,23 @@ def test_banner_for_benign_top_class_with_melanoma_above_threshold(
     banner = panel.alert_banner
     assert banner.isVisible()
     words = panel.alert_text.text()
-    assert words.startswith("Review advised: melanoma 23% is above the alert threshold 12%")
-    assert "Most likely: nevus 61%" in words
-    assert "91% sensitivity on validation" in words  # the card's validated figure
-    assert panel.alert_point.text().startswith("Operating point: ")
-    assert "melanoma 90%" in panel.alert_point.text()
+    assert words.startswith("Review advised: melanoma 23 % ≥ alert threshold 12 %")
+    assert "Most likely: nevus 61 %" in words
+    assert "91 % sensitivity on validation" in words  # the card's validated figure
+    shown = [label.text() for label in panel.findChildren(QLabel) if label.isVisible()]
+    assert sum("melanoma 90 %" in text for text in shown) == 1  # the operating point, said once
+    assert panel.operating_point.text().startswith("Alert operating point: ")
     # above the chart, in the malignant colour
     assert banner.geometry().bottom() < panel.chart.geometry().top()
     assert "#c62828" in banner.styleSheet().lower()
     colour = banner.grab().toImage().pixelColor(3, banner.height() // 2)
     assert (colour.red(), colour.green(), colour.blue()) == (0xC6, 0x28, 0x28)
     rows = {r.name: r for r in panel.chart.rows()}
-    assert rows["melanoma"].threshold == pytest.approx(0.12) and rows["melanoma"].alert
+    assert rows["melanoma"].threshold == pytest.approx(0.12) and rows["melanoma"].alerted
     assert rows["nevus"].threshold is None and rows["nevus"].top
     # every flagged class shows its threshold marker, reached or not
     for name in ("basal cell carcinoma", "squamous cell carcinoma", "actinic keratosis"):
-        assert rows[name].threshold == pytest.approx(0.2) and not rows[name].alert
+        assert rows[name].threshold == pytest.approx(0.2) and not rows[name].alerted
     assert "alert threshold 12 % reached" in panel.chart.accessibleDescription()
     assert "see the alert above" in panel.summary.text()
     assert not panel.no_thresholds.isVisible()
@@ -51,7 +53,7 @@ def test_banner_for_benign_top_class_with_melanoma_above_threshold(
     window.apply_settings(0.8, "auto")
     assert not banner.isVisible() and not window.current_prediction().review_advised
     assert {r.name: r for r in panel.chart.rows()}["melanoma"].threshold == pytest.approx(0.3)
-    assert "80% target sensitivity" in panel.operating_point.text()
+    assert "80 % target sensitivity" in panel.operating_point.text()
     assert window.settings.sensitivity() == pytest.approx(0.8)
 
 
@@ -64,7 +66,7 @@ def test_no_banner_below_threshold(make_window, qtbot, wait_for_result, make_fix
     assert not window.result_panel.alert_banner.isVisible()
     assert window.result_panel.alert_text.text() == ""
     rows = {r.name: r for r in window.result_panel.chart.rows()}
-    assert rows["melanoma"].threshold == pytest.approx(0.12) and not rows["melanoma"].alert
+    assert rows["melanoma"].threshold == pytest.approx(0.12) and not rows["melanoma"].alerted
 
 
 def test_model_without_operating_points_says_so_plainly(
@@ -97,7 +99,7 @@ def test_settings_offers_only_the_cards_operating_points(make_window, make_fixed
     assert offered == [None, *card.available_sensitivities()]
     assert dialog.sensitivity() == pytest.approx(0.95)
     assert dialog.provider() == "cpu"
-    assert "Melanoma" in dialog.operating_details.text() and "5%" in dialog.operating_details.text()
+    assert "Melanoma" in dialog.operating_details.text() and "5 %" in dialog.operating_details.text()
     dialog.operating_combo.setCurrentIndex(0)
     assert dialog.sensitivity() is None
 
@@ -122,12 +124,13 @@ def test_heatmap_starts_on_the_alert_class_not_the_benign_top_class(
     panel = window.result_panel
     assert prediction.top_class.name == "nevus" and prediction.review_advised
     assert panel.chart.selected_class() == "melanoma"
-    assert panel.heatmap_class_label.text().startswith("for Melanoma (alert: review advised)")
+    assert panel.heatmap_class_label.text().startswith(
+        "Heat map: where the model looked for melanoma (alert: review advised)")
     assert window._heatmap_index(prediction) == prediction.class_index("melanoma")
     # the default follows the operating point: no alert at 80 %, so the top class
     window.apply_settings(0.8, "auto")
     assert panel.chart.selected_class() == "nevus"
-    assert panel.heatmap_class_label.text().startswith("for Nevus (top class)")
+    assert panel.heatmap_class_label.text().startswith("Heat map: where the model looked for nevus (top class)")
     window.apply_settings(0.9, "auto")
     assert panel.chart.selected_class() == "melanoma"
     # the user can still pick any class, and the choice stays
@@ -137,4 +140,4 @@ def test_heatmap_starts_on_the_alert_class_not_the_benign_top_class(
                      pos=panel.chart.bar_rect(nevus).center().toPoint())
     assert panel.chart.selected_class() == "nevus"
     assert window._heatmap_index(prediction) == prediction.class_index("nevus")
-    assert panel.heatmap_class_label.text().startswith("for Nevus (top class)")
+    assert panel.heatmap_class_label.text().startswith("Heat map: where the model looked for nevus (top class)")

@@ -108,16 +108,16 @@ def test_review_advised_count_and_filter(qtbot, tmp_path, make_fixed_model):
     _run(qtbot, window, str(folder), str(tmp_path / "r.csv"))
     assert all(r.top_class == "nevus" for r in window.model.rows if r.ok)
     assert window.review_label.text() == "Review advised: 4"
-    assert "melanoma 90%" in window.operating_point_label.text()
+    assert "melanoma 90 %" in window.operating_point_label.text()
     window.set_filter(flag="review")
     assert len(window.visible_rows()) == 4
-    assert all(r.alerts == ("melanoma:0.16>=0.12",) for r in window.visible_rows())
+    assert all(r.alert_text == "melanoma 16 % ≥ alert threshold 12 %" for r in window.visible_rows())
 
     classifier.set_sensitivity(0.8)  # melanoma threshold 0.30: no alert
     window2 = _window(qtbot, classifier)
     _run(qtbot, window2, str(folder), str(tmp_path / "r80.csv"))
     assert window2.review_label.text() == "Review advised: 0"
-    assert "80% target sensitivity" in window2.operating_point_label.text()
+    assert "80 % target sensitivity" in window2.operating_point_label.text()
     window2.set_filter(flag="review")
     assert window2.visible_rows() == []
 

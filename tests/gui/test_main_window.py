@@ -86,7 +86,7 @@ def test_heatmap_toggle_class_and_opacity_change_the_picture(make_window, qtbot,
     centre = chart.bar_rect(other).center().toPoint()
     qtbot.mouseClick(chart, Qt.MouseButton.LeftButton, pos=centre)
     assert chart.selected_class() == rows[other].name
-    assert rows[other].name.split()[0].capitalize() in panel.heatmap_class_label.text()
+    assert f"looked for {rows[other].name}" in panel.heatmap_class_label.text()
     other_map = view.rendered()
     assert other_map != with_map
     panel.opacity_slider.setValue(100)

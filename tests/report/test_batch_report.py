@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from skindesk.core.classes import NINE_CLASSES
+from skindesk.core.result_schema import parse_alerts
 from skindesk.core.results import ResultRow, columns_for, csv_line, row_to_csv_fields
 from skindesk.report import ReportError, read_batch_csv
 from skindesk.report.pdf import write_batch_report_pdf
@@ -20,8 +21,9 @@ def _row(file: str, top: str, p: float, **flags) -> ResultRow:  # noqa: ANN003
     return ResultRow(
         file=file, top_class=top, top_probability=p, probabilities={top: p},
         malignant=top_info[2] or top_info[3], review_advised=flags.get("review", False),
-        alerts=tuple(flags.get("alerts", ())), uncertain=flags.get("uncertain", False),
-        out_of_distribution=flags.get("ood", False), operating_point="melanoma 90%",
+        alerts=parse_alerts("; ".join(flags.get("alerts", ()))),  # also older files' form
+        uncertain=flags.get("uncertain", False),
+        out_of_distribution=flags.get("ood", False), operating_point="melanoma 90 %",
         model="SkinDesk test model", model_version="0.0-test",
     )
 
@@ -79,7 +81,7 @@ def test_batch_pdf_lists_every_file_in_review_order(results_csv: Path, tmp_path:
         "a_plain_nevus.jpg", "f_another_nevus.jpg")]
     assert positions == sorted(positions)
     assert "Klinik Łódź" in text
-    assert "REVIEW ADVISED" in text and "melanoma:0.23>=0.12" in text
+    assert "REVIEW ADVISED" in text and "melanoma 23 % ≥ alert threshold 12 %" in text and ">=" not in text
     assert "truncated or corrupt image data" in text
     assert "2 review advised" in text
     assert "Decision support, not a diagnosis." in text
@@ -115,7 +117,7 @@ def test_class_shares_are_of_classified_files_and_unreadable_ones_are_counted_ap
     assert (content.total, content.classified) == (6, 5)
     assert content.class_shares() == [("Nevus", 4, 0.8), ("Basal cell carcinoma", 1, 0.2)]
     text = pdf.text(write_batch_report_pdf(content, tmp_path / "shares.pdf"))
-    assert "Nevus 4 80%" in text and "Basal cell carcinoma 1 20%" in text  # not 67% and 17%
+    assert "Nevus 4 80 %" in text and "Basal cell carcinoma 1 20 %" in text  # not 67 % and 17 %
     assert "6 (5 classified, 1 not analysed)" in text
     assert "shares of the 5 classified files (1 not analysed, not counted)" in text
     assert "1 not analysed (unreadable or unclassified)" in text

@@ -32,7 +32,7 @@ def test_single_report(alert_model, lesion_image, tmp_path, pdf, capsys) -> None
     assert code == 0
     text = pdf.text(out)
     assert "Ø-17" in text and "Åsa Øberg 王小明" in text and "Clinique Genève" in text
-    assert "REVIEW ADVISED" in text and "Melanoma 23%" in text
+    assert "REVIEW ADVISED" in text and "Melanoma 23 %" in text
     assert pdf.info(out)["Page size"].startswith("612 x 792")
     assert "Review advised" in capsys.readouterr().out
 
@@ -81,8 +81,8 @@ def test_heatmap_caption_names_the_alert_class_under_a_benign_top_class(
     common = ["--patient-id", "X", "--model", str(alert_model)]
     assert _run([str(lesion_image), "-o", str(alerted), *common]) == 0
     assert _run([str(lesion_image), "-o", str(plain), *common, "--sensitivity", "0.8"]) == 0
-    assert "Heat map: where the model found melanoma" in pdf.text(alerted)  # nevus is top
-    assert "Heat map: where the model found nevus" in pdf.text(plain)  # no alert at 80 %
+    assert "Heat map: where the model looked for melanoma" in pdf.text(alerted)  # nevus is top
+    assert "Heat map: where the model looked for nevus" in pdf.text(plain)  # no alert at 80 %
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_batch_report_takes_the_clinic_and_counts_unreadable_files_apart(
     assert _run(["--batch", str(batch_csv), "-o", str(out), "--clinic", "Praxis Süd"]) == 0
     assert "3 files: 2 classified, 1 not analysed; 1 review advised" in capsys.readouterr().out
     text = pdf.text(out)
-    assert "Praxis Süd" in text and "Nevus 2 100%" in text and "c.jpg" in text
+    assert "Praxis Süd" in text and "Nevus 2 100 %" in text and "c.jpg" in text
 
 
 def test_batch_report_headless_subprocess(tmp_path: Path, pdf) -> None:  # noqa: ANN001

@@ -10,10 +10,12 @@ import pytest
 from PIL import Image
 
 from skindesk.core.classifier import Classifier
+from skindesk.core.formatting import percent
+from skindesk.core.wording import LIMITATION
 from skindesk.core.imaging import load_image
 from skindesk.core.prediction import Alert, default_heatmap_class
 from skindesk.report import PatientFields, ReportError, build_report
-from skindesk.report.heatmap import heatmap_overlay
+from skindesk.core.heatmap import render_prediction_heatmap
 from skindesk.report.pdf import default_paper, write_report_pdf
 
 NAME = "Zofia Łukasiewicz-Ødegård 李小龙"
@@ -32,7 +34,8 @@ def _report(model: Path, image_path: Path, out: Path, *, sensitivity=None, paper
                       body_site="left shoulder", clinician=CLINICIAN, clinic="Praxis Müller",
                       notes=notes),
         sha256=classifier.sha256, provider=classifier.provider, sensitivity=sensitivity,
-        image=image, heatmap=heatmap_overlay(image, prediction) if heatmap else None,
+        image=image, heatmap=render_prediction_heatmap(image, prediction, classifier.card.preprocessing)
+        if heatmap else None,
         heatmap_caption="Heat map",
     )
     return write_report_pdf(content, out, paper=paper), prediction
@@ -54,18 +57,20 @@ def test_report_text_has_patient_result_alert_model_and_disclaimer(
     assert "P-0042" in text
     assert NAME in text  # Polish, Norwegian and Chinese characters survive
     assert CLINICIAN in text and "Praxis Müller" in text
-    assert f"Most likely: Nevus {prediction.top_probability:.0%} (benign)" in text
-    assert "60.0%" in text  # the chart's value for the top class
+    assert f"Most likely: Nevus {percent(prediction.top_probability)} (benign)" in text
+    assert "Nevus (top) 60 %" in text  # the chart's row for the top class
     assert "REVIEW ADVISED" in text
     # the alert, its threshold and the operating point's validated figures
-    assert "Melanoma 23% is at or above its alert threshold 12%" in text
-    assert "validated sensitivity 91%, specificity 70%" in text
-    assert "melanoma 90%" in text  # the operating point label
+    assert "melanoma 23 % ≥ alert threshold 12 % (operating point 90 %" in text
+    assert "validated sensitivity 91 %, specificity 70 %" in text
+    assert "melanoma 90 %" in text  # the operating point label
     assert "0.0-test" in text and "SkinDesk test model" in text
     assert "Decision support, not a diagnosis." in text
     assert "Intended use: Automated tests only." in text
     assert "Data licence: CC0" in text
     assert "Page 1 of" in text
+    assert LIMITATION in " ".join(text.split())
+    assert "Clinic not set" not in text
 
 
 def test_changing_the_operating_point_removes_the_alert(
@@ -76,7 +81,7 @@ def test_changing_the_operating_point_removes_the_alert(
     assert not prediction.alerts
     assert "REVIEW ADVISED" not in text
     assert "No malignancy alert at the chosen operating point" in text
-    assert "80% target sensitivity" in text
+    assert "80 % target sensitivity" in text
 
 
 def test_uncertain_and_out_of_distribution_warnings(
@@ -146,16 +151,6 @@ def test_a_patient_identifier_is_required(alert_model, lesion_image) -> None:  #
         build_report(prediction, classifier.card, PatientFields(patient_id="  "))
 
 
-def test_heatmap_overlay_colours_the_image(test_model_path, lesion_image) -> None:  # noqa: ANN001
-    classifier = Classifier(test_model_path, provider="cpu")
-    image = load_image(lesion_image)
-    prediction = classifier.predict_image(image)
-    overlay = heatmap_overlay(image, prediction)
-    assert isinstance(overlay, Image.Image) and overlay.size == image.size
-    difference = np.abs(np.asarray(overlay, int) - np.asarray(image, int)).mean()
-    assert difference > 5
-
-
 def test_a_long_patient_id_and_name_wrap_and_are_never_cut(
     alert_model, lesion_image, tmp_path, pdf  # noqa: ANN001
 ) -> None:
@@ -175,19 +170,3 @@ def test_a_long_patient_id_and_name_wrap_and_are_never_cut(
     margin = 15 / 25.4 * 72
     words = pdf.words(path)
     assert words and all(x_max <= width - margin + 1 for _, _, x_max, _, _ in words)
-
-
-def test_heatmap_overlay_defaults_to_default_heatmap_class(test_model_path, lesion_image) -> None:  # noqa: ANN001
-    classifier = Classifier(test_model_path, provider="cpu")
-    image = load_image(lesion_image)
-    plain = classifier.predict_image(image)
-    alert = Alert("melanoma", "Melanoma", 0.2, 0.12, 0.9, 0.91, 0.7)
-    candidates = [dataclasses.replace(plain, alerts=()), dataclasses.replace(plain, alerts=(alert,))]
-    for prediction in candidates:
-        shown = prediction.class_index(default_heatmap_class(prediction))
-        default = np.asarray(heatmap_overlay(image, prediction), int)
-        assert (default == np.asarray(heatmap_overlay(image, prediction, shown), int)).all()
-    melanoma, top = candidates[1].class_index("melanoma"), candidates[1].top_index
-    assert melanoma != top
-    assert (np.asarray(heatmap_overlay(image, candidates[1]), int)
-            != np.asarray(heatmap_overlay(image, candidates[1], top), int)).any()

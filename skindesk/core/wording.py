@@ -1,0 +1,34 @@
+"""Sentences every output shares, so the app, the CLI, the files and the PDF say the same thing.
+
+``alert_phrase`` is how a raised alert reads everywhere ("melanoma 24 % ≥ alert threshold 9 %");
+``LIMITATION`` is the statement about whom the model's data under-represent, shown in About,
+``skindesk info`` and every report; ``PRIVACY`` is the privacy statement of About and the README.
+"""
+
+from __future__ import annotations
+
+from .formatting import percent_pair
+
+__all__ = ["ALERT_SEPARATOR", "LIMITATION", "PRIVACY", "alert_phrase"]
+
+ALERT_SEPARATOR = "; "
+LIMITATION = (
+    "Limitation: the model learned from public archives (HAM10000, ISIC 2017) that "
+    "under-represent darker skin types, some body sites and some lesion types, and images from "
+    "other dermatoscopes; accuracy on other populations and devices can be lower than the "
+    "figures in the model card."
+)
+
+PRIVACY = (
+    "SkinDesk runs entirely on this computer and sends nothing anywhere. It switches off "
+    "onnxruntime's own telemetry before the runtime loads (ORT_DISABLE_TELEMETRY=1), so "
+    "onnxruntime writes no device identifier (~/.cache/Microsoft/DeveloperTools) and queues "
+    "nothing for upload."
+)
+
+
+def alert_phrase(class_label: str, probability: float, threshold: float) -> str:
+    """'melanoma 24 % ≥ alert threshold 9 %' (decimals only when whole percentages would look
+    equal); ``class_label`` is written in lower case."""
+    shown, limit = percent_pair(probability, threshold)
+    return f"{class_label.lower()} {shown} ≥ alert threshold {limit}"

@@ -194,6 +194,23 @@ def test_frozen_info_shows_the_bundled_model_card(bundle: Path, tmp_path: Path) 
     assert "CPUExecutionProvider" in result.stdout
 
 
+def test_frozen_case_store_migrates_and_files_images(bundle: Path, images: list[Path],
+                                                     tmp_path: Path) -> None:
+    """The bundled Alembic migrations, SQLAlchemy dialect and sqlite work in the frozen app."""
+    old = tmp_path / "store" / "old.sqlite"
+    old.parent.mkdir()
+    shutil.copy(ROOT / "tests" / "cases" / "data" / "store-v1.sqlite", old)
+    env = _user_env(tmp_path / "home")
+    added = _run([str(EXE), "case", "add", "P-FROZEN", *map(str, images[:2]), "--lesion", "back",
+                  "--database", str(old)], env, tmp_path, watch=bundle)
+    assert added.returncode == 0, added.stderr
+    shown = _run([str(EXE), "case", "show", "V1-0001", "--json", "--database", str(old)], env,
+                 tmp_path, watch=bundle)
+    assert json.loads(shown.stdout)["lesions"][0]["label"] == "left shoulder"
+    checked = _run([str(EXE), "case", "check", "--database", str(old)], env, tmp_path, watch=bundle)
+    assert checked.returncode == 0 and "no problems found" in checked.stdout, checked.stdout
+
+
 def test_frozen_gui_starts_offscreen_and_quits_cleanly(bundle: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     result = _run([str(EXE)], _user_env(home, SKINDESK_SMOKE_TEST="90"), tmp_path, watch=bundle)

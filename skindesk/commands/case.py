@@ -115,13 +115,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _add(store: Any, args: argparse.Namespace) -> int:
+    from ..cases.attach import result_from_prediction
     from ..cases.images import read_incoming
-    from ..cases.records import stored_result
     from ..core.classifier import Classifier
-    from ..core.results import ModelInfo, row_from_prediction
 
     classifier = Classifier(model_path(args), provider=args.provider, sensitivity=args.sensitivity)
-    info = ModelInfo.from_classifier(classifier)
     failed = 0
     for path in args.images:
         try:
@@ -131,7 +129,7 @@ def _add(store: Any, args: argparse.Namespace) -> int:
             print(f"{error}", file=sys.stderr)
             failed += 1
             continue
-        result = stored_result(row_from_prediction(str(path), prediction, info), classifier.sha256)
+        result = result_from_prediction(prediction, classifier, str(path))
         outcome = store.add_image(args.patient_id, incoming, lesion=args.lesion, site=args.site,
                                   taken_on=args.date, dermatoscope=args.dermatoscope,
                                   result=result)

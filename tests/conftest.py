@@ -12,19 +12,24 @@
   ``out_of_distribution``; the test card's OOD threshold is 0).
 - ``image_folder(count=3, ext=".jpg", size=(64, 48), subfolder=None)``: a folder of distinct
   real images; returns its path (``subfolder`` adds a nested folder with one more image).
+- ``sharpness_column``: the results schema with one more column (``sharpness``; its
+  ``row_type`` holds it), to show that a new column is one edit.
+- ``device_node``: a character device like /dev/null in ``tmp_path`` (skips without the right).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from skindesk.core import testmodels
+from skindesk.core import result_schema, testmodels
+from skindesk.core.result_schema import Column, ResultRow
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -95,3 +100,35 @@ def image_folder(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return make
+
+
+@dataclass(frozen=True)
+class SharpnessRow(ResultRow):
+    """A results row with one more field, for the test that adds a column."""
+
+    sharpness: float | None = None
+
+
+@pytest.fixture
+def sharpness_column(monkeypatch: pytest.MonkeyPatch) -> result_schema.ResultSchema:
+    """Adds ONE column to the results schema (the single edit a new column needs); every writer,
+    reader, JSON and the batch table must pick it up with no other change."""
+    column = Column("sharpness", "sharpness", lambda v: "" if v is None else f"{v:.2f}",
+                    lambda t: float(t) if t.strip() else None, label="Sharpness",
+                    show=lambda v: "" if v is None else f"{v:.2f}")
+    schema = result_schema.SCHEMA.with_column(column, SharpnessRow)
+    monkeypatch.setattr(result_schema, "SCHEMA", schema)
+    return schema
+
+
+@pytest.fixture
+def device_node(tmp_path: Path) -> Path:
+    """A character device like /dev/null (major 1, minor 3) made in a temporary folder."""
+    import stat
+
+    path = tmp_path / "null"
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except (PermissionError, AttributeError) as error:
+        pytest.skip(f"cannot make a device node here ({error})")
+    return path

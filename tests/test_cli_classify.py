@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -200,3 +201,25 @@ def test_every_help_string_says_its_default():
         if action.help is argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
             continue
         assert "default" in action.help, action.option_strings or action.dest
+
+
+
+def test_output_to_a_device_or_fifo_keeps_it_what_it_is(tmp_path, test_model_path, device_node):
+    """Run as root, ``--output /dev/null --overwrite`` once replaced the device with a file."""
+    image = tmp_path / "a.jpg"
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(image)
+    for fmt in ("json", "csv"):
+        result = cli(image, "--model", test_model_path, "--format", fmt, "--output", device_node,
+                     "--overwrite")
+        assert result.returncode == 0, result.stderr
+        assert stat.S_ISCHR(device_node.stat().st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    result = cli(image, "--model", test_model_path, "--format", "json", "--output", fifo,
+                 "--overwrite")
+    out, _ = reader.communicate(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out)["results"][0]["file"] == str(image)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "null", "pipe"]

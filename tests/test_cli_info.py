@@ -154,3 +154,20 @@ def test_bad_provider_is_a_usage_error(test_model_path, capsys):
         cli.main(["info", "--model", str(test_model_path), "--provider", "tpu"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'tpu'" in capsys.readouterr().err
+
+
+def test_a_long_model_path_and_digests_are_printed_whole(test_model_path, tmp_path, capsys):
+    """From a clone in a deep folder, info once wrapped the model path (a user copies it)."""
+    import shutil
+
+    folder = tmp_path / ("a-rather-deep-clinic-folder-" * 4) / "with spaces in it" / "models"
+    folder.mkdir(parents=True)
+    model = shutil.copy(test_model_path, folder / "skindesk.onnx")
+    assert len(str(model)) > 150
+    code, out, _ = run_cli(capsys, "info", "--model", str(model))
+    assert code == 0
+    lines = out.splitlines()
+    assert any(line.endswith(str(model)) for line in lines)
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    assert any(digest in line and "sha256sum" in line for line in lines)
+    assert any("content sha256" in line and "model card" in line for line in lines)

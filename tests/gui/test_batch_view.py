@@ -188,3 +188,80 @@ def test_double_clicked_row_opens_with_the_alert_class_heat_map(
     prediction = wait_for_result(window, batch.visible_rows()[0].file)
     assert prediction.top_class.name == "nevus" and prediction.review_advised
     assert window.result_panel.chart.selected_class() == "melanoma"
+
+
+def test_columns_fit_names_elide_in_the_middle_and_sorting_is_ascending(qtbot, tmp_path,
+                                                                        colour_model):
+    folder = tmp_path / "clinic"
+    names = [f"ISIC_00258{i:02d}_{'dermoscopy_follow_up_' * 3}{i}.jpg" for i in range(4)]
+    folder.mkdir()
+    for i, name in enumerate(names):
+        Image.fromarray(np.full((30, 30, 3), 40 * i, np.uint8)).save(folder / name)
+    (folder / "broken.jpg").write_bytes(b"")
+    window = _window(qtbot, Classifier(colour_model, provider="cpu", threads=1))
+    window.resize(1300, 600)
+    assert _run(qtbot, window, str(folder), str(tmp_path / "out.csv")) == "done"
+    header = window.table.horizontalHeader()
+    file_col = window.model.column_of("file")
+    error_col = window.model.column_of("error")
+    assert window.table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    assert header.sectionResizeMode(file_col) == header.ResizeMode.Stretch
+    assert header.sectionResizeMode(error_col) == header.ResizeMode.ResizeToContents
+    assert not header.stretchLastSection()
+    # the error column is as wide as its text, not all the room there is
+    error_text = window.fontMetrics().horizontalAdvance("empty file (0 bytes)")
+    assert header.sectionSize(error_col) < error_text + 80
+    # the full path is in the tooltip; rows start A to Z and the header says so
+    index = window.proxy.index(0, file_col)
+    assert window.proxy.data(index, Qt.ItemDataRole.ToolTipRole) == window.visible_rows()[0].file
+    assert header.sortIndicatorSection() == file_col
+    assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+    shown = [Path(r.file).name for r in window.visible_rows()]
+    assert shown == sorted(shown, key=str.lower)
+    # probabilities read in the one percent style
+    prob_col = window.model.column_of("top_probability")
+    text = window.proxy.data(window.proxy.index(1, prob_col))
+    assert text.endswith(" %") and text[:-2].isdigit()
+
+
+def test_a_new_schema_column_shows_in_the_table(qtbot, sharpness_column):
+    from skindesk.gui.batch_view import ResultsTableModel
+
+    model = ResultsTableModel()
+    assert "Sharpness" in model.COLUMNS
+    model.add_rows([sharpness_column.row_type(file="/x/a.jpg", top_class="nevus", sharpness=0.5)])
+    column = model.column_of("sharpness")
+    assert model.data(model.index(0, column)) == "0.50"
+    assert model.data(model.index(0, model.column_of("file"))) == "a.jpg"
+
+
+def test_export_pdf_writes_the_batch_report_and_offers_to_open_it(qtbot, tmp_path, colour_model,
+                                                                 monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWidgets import QMessageBox
+
+    from skindesk.gui import report_dialog
+
+    folder = tmp_path / "clinic"
+    _fill(folder, 3)
+    window = _window(qtbot, Classifier(colour_model, provider="cpu", threads=1))
+    assert not window.export_pdf_button.isEnabled()
+    assert _run(qtbot, window, str(folder), str(tmp_path / "out.csv")) == "done"
+    buttons = [window.export_button, window.export_pdf_button]
+    assert [b.text() for b in buttons] == ["Export CSV…", "Export PDF…"]
+    assert window.export_pdf_button.isEnabled()
+    out = tmp_path / "batch.pdf"
+    monkeypatch.setattr(report_dialog.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(out), "PDF files (*.pdf)"))
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    window.export_pdf_button.click()
+    assert out.read_bytes().startswith(b"%PDF-")
+    assert "Batch report saved" in window.last_message
+    box = next(w for w in window.findChildren(QMessageBox) if w.objectName() == "reportSavedBox")
+    assert box.isVisible() and "batch.pdf" in box.text()
+    box.findChild(type(window.export_button), "showReportFolder").click()
+    assert opened == [str(tmp_path)]
+    box = report_dialog.show_saved(window, out, "Report saved")
+    box.findChild(type(window.export_button), "openReport").click()
+    assert opened[-1] == str(out)

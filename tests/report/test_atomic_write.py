@@ -73,3 +73,22 @@ def test_writing_reports_does_not_drain_none(content, tmp_path) -> None:  # noqa
     for i in range(3):
         write_report_pdf(content, tmp_path / f"r{i}.pdf")
     assert sys.getrefcount(None) >= before - 50
+
+
+def test_a_report_into_a_device_or_fifo_keeps_it_what_it_is(content, tmp_path, device_node) -> None:  # noqa: ANN001
+    import os
+    import stat
+    import threading
+
+    write_report_pdf(content, device_node, overwrite=True)
+    assert stat.S_ISCHR(device_node.stat().st_mode)
+    fifo = tmp_path / "report.pdf"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    write_report_pdf(content, fifo, overwrite=True)
+    reader.join(30)
+    assert received and received[0].startswith(b"%PDF-")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".skindesk")]

@@ -1,0 +1,99 @@
+"""The image gate: "is this a dermoscopic image of a skin lesion?", built for every exported model.
+
+On the model's pooled features it combines two signals in one logistic regression:
+- the class-conditional Mahalanobis distance (shared, shrunk covariance; Lee et al. 2018), which
+  catches far-off inputs (junk, documents, other modalities) without having seen them;
+- a linear direction learnt against negatives (clinical close-ups of the same lesions, split by
+  lesion with the dermoscopic rows, and generated images of every other kind, ``negatives.py``),
+  which catches near ones (a lesion photographed without a dermatoscope).
+Its logit is the exported ``ood_score`` output (higher: less like dermoscopy). Thresholds are
+chosen on validation dermoscopy (original and re-encoded/rescaled views) for a few false-flag
+rates; the middle one is the default and the others are the limits a clinic may choose from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Gate", "fit_gate", "gate_layers", "STRICTNESS"]
+
+# Share of validation dermoscopy each strictness level may flag (false flags).
+STRICTNESS = {"lenient": 0.002, "standard": 0.005, "strict": 0.02}
+
+
+@dataclass
+class Gate:
+    """The fitted gate, as plain arrays (exported as graph layers by ``gate_layers``)."""
+
+    whiten: np.ndarray  # (D, D): x @ whiten makes the shared covariance the identity
+    class_means: np.ndarray  # (C, D) in the whitened space
+    linear_w: np.ndarray  # (D,) on raw pooled features
+    distance_w: float  # weight of log(1 + min Mahalanobis distance / D)
+    bias: float
+    dims: int
+
+    def distances(self, features: np.ndarray) -> np.ndarray:
+        t = features @ self.whiten
+        d = ((t[:, None, :] - self.class_means[None]) ** 2).sum(-1)
+        return np.log1p(d.min(1) / self.dims)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return features @ self.linear_w + self.distance_w * self.distances(features) + self.bias
+
+
+def fit_gate(in_features: np.ndarray, in_labels: np.ndarray, out_features: np.ndarray,
+             c: float = 0.05) -> Gate:
+    """Fit on pooled features of training dermoscopy (with class labels) and of negatives."""
+    from sklearn.covariance import LedoitWolf
+    from sklearn.linear_model import LogisticRegression
+
+    dims = in_features.shape[1]
+    classes = np.unique(in_labels)
+    means = np.stack([in_features[in_labels == k].mean(0) for k in classes])
+    centred = in_features - means[np.searchsorted(classes, in_labels)]
+    precision = np.linalg.inv(LedoitWolf().fit(centred).covariance_)
+    whiten = np.linalg.cholesky(precision)  # precision = L L^T → d = |(x - mu) L|^2
+    partial = Gate(whiten, means @ whiten, np.zeros(dims), 1.0, 0.0, dims)
+    x = np.concatenate([in_features, out_features])
+    y = np.concatenate([np.zeros(len(in_features)), np.ones(len(out_features))])
+    distance = partial.distances(x)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    d_mean, d_std = distance.mean(), distance.std() + 1e-6
+    design = np.concatenate([(x - mean) / std, ((distance - d_mean) / d_std)[:, None]], axis=1)
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+    model.fit(design, y)
+    w = model.coef_[0]
+    linear_w = w[:dims] / std
+    distance_w = float(w[dims] / d_std)
+    bias = float(model.intercept_[0] - (w[:dims] * mean / std).sum() - w[dims] * d_mean / d_std)
+    return Gate(whiten, means @ whiten, linear_w, distance_w, bias, dims)
+
+
+def thresholds(gate_scores: np.ndarray) -> dict[str, float]:
+    """The score above which each strictness level flags an image."""
+    return {name: float(np.quantile(gate_scores, 1 - rate)) for name, rate in STRICTNESS.items()}
+
+
+def gate_layers(keras: Any, pooled: Any, gate: Gate) -> Any:
+    """The gate as Keras layers on ``pooled`` (N, D) → (N,) logit, for the exported graph."""
+    from keras import ops
+
+    whiten = keras.layers.Dense(gate.dims, use_bias=False, name="gate_whiten", trainable=False)
+    t = whiten(pooled)
+    whiten.set_weights([gate.whiten.astype(np.float32)])
+    means = gate.class_means.astype(np.float32)
+    cross = keras.layers.Dense(len(means), name="gate_cross", trainable=False)
+    ct = cross(t)
+    cross.set_weights([(-2.0 * means.T).astype(np.float32), (means**2).sum(1).astype(np.float32)])
+    distance = keras.layers.Lambda(
+        lambda pair: ops.log(1.0 + ops.maximum(
+            ops.min(pair[1], axis=-1) + ops.sum(pair[0] * pair[0], axis=-1), 0.0) / gate.dims),
+        name="gate_distance")([t, ct])
+    linear = keras.layers.Dense(1, name="gate_linear", trainable=False)
+    lin = linear(pooled)
+    linear.set_weights([gate.linear_w.astype(np.float32)[:, None], np.array([gate.bias], np.float32)])
+    return keras.layers.Lambda(lambda pair: pair[0][:, 0] + gate.distance_w * pair[1],
+                               name="ood_score")([lin, distance])

@@ -1,8 +1,11 @@
 """Start the real SkinDesk window under Xvfb on a sample image and save a PNG screenshot.
 
-Usage: ``.venv/bin/python scripts/screenshot.py [--image IMG] [--model ONNX] [--out PNG]``
-(defaults: a melanoma from ../shared/data/dermoscopy, the shipped model or, while none is
-installed, a tiny untrained test model, and docs/screenshot.png). Needs ``Xvfb``
+Usage: ``.venv/bin/python scripts/screenshot.py [--window main|batch|about] [--image IMG]
+[--model ONNX] [--out PNG]`` (defaults: the main window on a melanoma from
+../shared/data/dermoscopy, the shipped model or, while none is installed, a tiny untrained test
+model, and docs/screenshot.png; ``batch`` classifies a folder of pool images in the batch window
+and writes docs/screenshot-batch.png, ``about`` shows About and writes
+docs/screenshot-about.png). Needs ``Xvfb``
 (``apt-get install xvfb``); the window is drawn by the xcb platform plugin, as on a desktop.
 Settings go to a temporary folder, so the user's own are never touched.
 """
@@ -40,6 +43,32 @@ def sample_image() -> Path:
     return path
 
 
+def batch_folder(parent: Path, count: int = 40) -> Path:
+    """A folder of pool images (links) with one unreadable file, for the batch window."""
+    folder = parent / "clinic-2025-03"
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = DATA / "labels.csv"
+    if labels.is_file():
+        with open(labels, newline="") as handle:
+            rows = [r for r in csv.DictReader(handle) if (DATA / r["image"]).is_file()]
+        step = max(1, len(rows) // count)
+        for row in rows[::step][:count]:
+            source = DATA / row["image"]
+            (folder / source.name).symlink_to(source)
+    else:
+        sample_image_path = sample_image()
+        for index in range(count):
+            (folder / f"lesion_{index:03d}{sample_image_path.suffix}").symlink_to(sample_image_path)
+    (folder / "IMG_0001_scan_truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    return folder
+
+
+def settle(app: object, rounds: int = 20) -> None:
+    for _ in range(rounds):
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.02)
+
+
 def start_xvfb(display: str) -> subprocess.Popen:
     if shutil.which("Xvfb") is None:
         sys.exit("Xvfb is not installed: apt-get install xvfb")
@@ -58,11 +87,17 @@ def main() -> int:
     parser.add_argument("--image", type=Path, default=None, help="image to open (default: a pool melanoma)")
     parser.add_argument("--model", type=Path, default=None,
                         help="model (default: the shipped one, else a tiny test model)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png",
-                        help="PNG to write (default: docs/screenshot.png)")
+    parser.add_argument("--window", choices=("main", "batch", "about"), default="main",
+                        help="what to show (default: main)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="PNG to write (default: docs/screenshot.png, docs/screenshot-batch.png "
+                             "or docs/screenshot-about.png)")
     parser.add_argument("--heatmap", action="store_true", help="show the heat map (default: off)")
     parser.add_argument("--size", default="1360x860", help="window size (default: 1360x860)")
     args = parser.parse_args()
+    if args.out is None:
+        suffix = "" if args.window == "main" else f"-{args.window}"
+        args.out = ROOT / "docs" / f"screenshot{suffix}.png"
 
     display = ":97"
     xvfb = start_xvfb(display)
@@ -108,12 +143,30 @@ def shoot(args: argparse.Namespace) -> int:
         print(f"no result to show: {window.model_error or 'timed out'}", file=sys.stderr)
     if args.heatmap:
         window.result_panel.heatmap_check.setChecked(True)
-    for _ in range(20):
-        app.processEvents()
-        time.sleep(0.02)
-    shot = QApplication.primaryScreen().grabWindow(0, window.x(), window.y(),
-                                                   window.frameGeometry().width(),
-                                                   window.frameGeometry().height())
+    settle(app)
+    shown = window
+    if args.window == "about":
+        from skindesk.gui.dialogs import AboutDialog
+
+        shown = AboutDialog(window.classifier, window.sensitivity, window)
+        shown.move(40, 30)
+        shown.show()
+    elif args.window == "batch":
+        from skindesk.gui.batch_view import BatchWindow
+
+        shown = BatchWindow(lambda: window.classifier, window)
+        shown.resize(width, height - 120)
+        shown.move(20, 20)
+        shown.show()
+        shown.start(str(batch_folder(Path(settings_dir))), str(Path(settings_dir) / "batch.csv"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and shown.running:
+            app.processEvents()
+            time.sleep(0.02)
+    settle(app)
+    shot = QApplication.primaryScreen().grabWindow(0, shown.x(), shown.y(),
+                                                   shown.frameGeometry().width(),
+                                                   shown.frameGeometry().height())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not shot.save(str(args.out), "PNG"):
         print(f"could not write {args.out}", file=sys.stderr)

@@ -3,10 +3,11 @@
 The model's ``class_activation_maps`` output is (h, w, classes) over the model's input, which
 covers the whole image (``fit: squash``) or its centred crop of the model's aspect
 (``fit: center_crop``); ``overlay_box`` says which part of the image that is. One class's map is
-scaled to 0-1 on its own range (where the model looked), multiplied by the class's probability
-(so a class at 8 % never looks as hot as one at 90 %), resized in floating point to the box,
-coloured on ``RAMP`` (dark blue for little through yellow to red for most; low values more
-transparent) and blended over the image at ``opacity``. The app shows these pixels and the PDF
+scaled to 0-1 on its own range and resized in floating point to the box: that is *where* the
+model looked, and sets the opacity (low values more transparent). The colour says *how much*: the
+scaled map times the class's probability, on ``RAMP`` (dark blue for little through yellow to
+red for most), so a class at 8 % never looks as hot as one at 90 %. The layer is blended over
+the image at ``opacity``. The app shows these pixels and the PDF
 report embeds them; ``legend_ramp`` and ``LEGEND_TEXT`` draw the colour scale beside it.
 """
 
@@ -40,7 +41,8 @@ RAMP: tuple[tuple[float, tuple[int, int, int]], ...] = (
     (0.75, (250, 210, 0)),
     (1.0, (220, 20, 20)),
 )
-LEGEND_TEXT = "Colour: where the model looked, weighted by the class's probability"
+LEGEND_TEXT = ("Colour: the class's probability where the model looked (brightest where it "
+               "looked most)")
 _STOPS = np.array([stop for stop, _ in RAMP])
 _COLOURS = np.array([colour for _, colour in RAMP], dtype=np.float64)
 
@@ -60,10 +62,9 @@ def overlay_box(image_size: tuple[int, int], spec: Preprocessing) -> tuple[int, 
     return 0, top, width, top + max(1, round(inner))
 
 
-def class_map(cam: np.ndarray, class_index: int, size: tuple[int, int],
-              probability: float = 1.0) -> np.ndarray:
-    """Class ``class_index``'s map scaled to 0-1, times ``probability``, resized (bilinear, in
-    floating point) to ``size`` (w, h): a float32 (h, w) array in 0-1."""
+def class_map(cam: np.ndarray, class_index: int, size: tuple[int, int]) -> np.ndarray:
+    """Class ``class_index``'s map scaled to 0-1 and resized (bilinear, in floating point) to
+    ``size`` (w, h): a float32 (h, w) array in 0-1."""
     layer = np.asarray(cam, dtype=np.float32)[..., class_index]
     low, high = float(layer.min()), float(layer.max())
     if not np.isfinite(low) or not np.isfinite(high) or high - low < 1e-9:
@@ -71,14 +72,15 @@ def class_map(cam: np.ndarray, class_index: int, size: tuple[int, int],
     else:
         layer = (layer - low) / (high - low)
     resized = Image.fromarray(layer.astype(np.float32), "F").resize(size, Image.Resampling.BILINEAR)
-    weight = float(np.clip(probability, 0.0, 1.0))
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0) * weight
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
 
-def colourise(values: np.ndarray, opacity: float = 1.0) -> np.ndarray:
-    """values 0-1 (h, w) → RGBA uint8 (h, w, 4) on ``RAMP``; alpha rises with the value."""
+def colourise(values: np.ndarray, opacity: float = 1.0, probability: float = 1.0) -> np.ndarray:
+    """values 0-1 (h, w) → RGBA uint8 (h, w, 4): colour on ``RAMP`` at ``values * probability``,
+    alpha rising with ``values`` (times ``opacity``)."""
     v = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
-    rgb = np.stack([np.interp(v, _STOPS, _COLOURS[:, c]) for c in range(3)], axis=-1)
+    heat = v * float(np.clip(probability, 0.0, 1.0))
+    rgb = np.stack([np.interp(heat, _STOPS, _COLOURS[:, c]) for c in range(3)], axis=-1)
     alpha = 255.0 * (0.25 + 0.75 * v) * float(np.clip(opacity, 0.0, 1.0))
     return np.dstack([rgb, alpha]).round().astype(np.uint8)
 
@@ -90,7 +92,7 @@ def render_heatmap(image: Image.Image, cam: np.ndarray, class_index: int, spec: 
     box = overlay_box(base.size, spec)
     size = (max(1, box[2] - box[0]), max(1, box[3] - box[1]))
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
-    coloured = colourise(class_map(cam, class_index, size, probability), opacity)
+    coloured = colourise(class_map(cam, class_index, size), opacity, probability)
     layer.paste(Image.fromarray(coloured, "RGBA"), box[:2])
     return Image.alpha_composite(base, layer).convert("RGB")
 

@@ -191,7 +191,7 @@ HEAD = (
            parse_alerts, "Alerts", lambda v: ALERT_SEPARATOR.join(a.text for a in v),
            lambda v: [a.to_json() for a in v], ("alert",)),
     _bool_column("uncertain", "Uncertain"),
-    _bool_column("out_of_distribution", "Out of distribution", ("ood", "out_of_dist")),
+    _bool_column("out_of_distribution", "Unfamiliar image", ("ood", "out_of_dist")),
     Column("ood_score", "ood_score", _float_cell(4), _parse_float),
 )
 TAIL = (

@@ -21,35 +21,29 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QSortFilterProxyModel,
     QStandardPaths,
     Qt,
     QThread,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from skindesk.core.batch import Progress, classify_files, find_images
 from skindesk.core.formatting import duration
-from skindesk.core.result_schema import Column, current_schema
 from skindesk.core.results import (
     ModelInfo,
     ResultCounts,
@@ -57,129 +51,14 @@ from skindesk.core.results import (
     ResultsFileError,
     open_results_csv,
 )
-from skindesk.core import palette
 from skindesk.gui.settings import AppSettings
+
+from .results_table import FLAG_FILTERS, ResultsFilter, ResultsTable, ResultsTableModel
 
 __all__ = ["BatchWindow", "ResultsTableModel", "ResultsFilter", "FLAG_FILTERS"]
 
 # (key, label) of the flag filter; "" shows everything.
-FLAG_FILTERS: tuple[tuple[str, str], ...] = (
-    ("", "All flags"),
-    ("review", "Review advised"),
-    ("malignant", "Malignant top class"),
-    ("uncertain", "Uncertain"),
-    ("ood", "Out of distribution"),
-    ("error", "Could not be read"),
-)
 _EMIT_SECONDS = 0.1
-_REVIEW_BACKGROUND = QColor(palette.ALERT_FILL)
-_ERROR_FOREGROUND = QColor(palette.WARNING_TEXT)
-
-
-class ResultsTableModel(QAbstractTableModel):
-    """Rows of ``ResultRow`` in the results schema's table columns (``Column.show`` for the
-    text); ``Qt.UserRole`` gives raw values for sorting."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[ResultRow] = []
-        self.columns: list[Column] = current_schema().table_columns()
-
-    @property
-    def COLUMNS(self) -> tuple[str, ...]:  # noqa: N802 - the labels, as the header shows them
-        return tuple(str(c.label) for c in self.columns)
-
-    def column_of(self, attribute: str) -> int:
-        """The position of the column showing ``attribute`` (-1 when not shown)."""
-        return next((i for i, c in enumerate(self.columns) if c.attribute == attribute), -1)
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
-        return None
-
-    def add_rows(self, rows: Sequence[ResultRow]) -> None:
-        if not rows:
-            return
-        start = len(self.rows)
-        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
-        self.rows.extend(rows)
-        self.endInsertRows()
-
-    def clear(self) -> None:
-        self.beginResetModel()
-        self.rows = []
-        self.endResetModel()
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        column = self.columns[index.column()]
-        value = getattr(row, column.attribute)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.show(value)
-        if role == Qt.ItemDataRole.UserRole:
-            if isinstance(value, bool) or value is None:
-                return -1 if value is None else int(value)
-            if isinstance(value, (int, float)):
-                return float(value)
-            return column.show(value).lower()
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column.attribute == "file":
-                return row.file
-            text = column.show(value)
-            return text or (row.error or None)
-        if role == Qt.ItemDataRole.BackgroundRole and row.review_advised:
-            return QBrush(_REVIEW_BACKGROUND)
-        if role == Qt.ItemDataRole.ForegroundRole and row.error:
-            return QBrush(_ERROR_FOREGROUND)
-        return None
-
-
-class ResultsFilter(QSortFilterProxyModel):
-    """Shows rows of one top class (``class_name``) and/or one flag (see ``FLAG_FILTERS``)."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.class_name = ""
-        self.flag = ""
-        self.setSortRole(Qt.ItemDataRole.UserRole)
-
-    def set_filters(self, class_name: str | None = None, flag: str | None = None) -> None:
-        begin = getattr(self, "beginFilterChange", None)  # Qt >= 6.9; invalidateFilter before
-        if begin is not None:
-            begin()
-        if class_name is not None:
-            self.class_name = class_name
-        if flag is not None:
-            self.flag = flag
-        if begin is not None:
-            self.endFilterChange()
-        else:  # pragma: no cover - older Qt
-            self.invalidateFilter()
-
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # noqa: N802
-        row: ResultRow = self.sourceModel().rows[source_row]
-        if self.class_name and row.top_class != self.class_name:
-            return False
-        if self.flag == "review":
-            return bool(row.review_advised)
-        if self.flag == "malignant":
-            return bool(row.malignant)
-        if self.flag == "uncertain":
-            return bool(row.uncertain)
-        if self.flag == "ood":
-            return bool(row.out_of_distribution)
-        if self.flag == "error":
-            return bool(row.error)
-        return True
 
 
 class _BatchWorker(QObject):
@@ -316,12 +195,9 @@ class BatchWindow(QWidget):
         self.model = ResultsTableModel(self)
         self.proxy = ResultsFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
+        self.table = ResultsTable()
         self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._size_columns()
+        self.table.start_sorted_by(self.model.column_of("file"))
         self.table.doubleClicked.connect(self._double_clicked)
         layout.addWidget(self.table, 1)
 
@@ -463,6 +339,8 @@ class BatchWindow(QWidget):
     @Slot(list)
     def _add_rows(self, rows: list[ResultRow]) -> None:
         self.model.add_rows(rows)
+        if len(self.model.rows) <= 2 * len(rows) or len(self.model.rows) < 200:
+            self.table.fit_columns()
         for row in rows:
             self.counts.add(row)
         self.review_label.setText(f"Review advised: {self.counts.review_advised}")
@@ -498,6 +376,7 @@ class BatchWindow(QWidget):
             self._say(f"Done: {self.counts.total} files. {where}")
         names = self.model_info.class_names if self.model_info else ()
         self.counts_label.setText(self.counts.describe(names))
+        self.table.fit_columns()
         self._update_buttons()
         self.run_finished.emit(outcome)
 
@@ -518,20 +397,6 @@ class BatchWindow(QWidget):
     def _double_clicked(self, index: QModelIndex) -> None:
         row = self.model.rows[self.proxy.mapToSource(index).row()]
         self.open_image.emit(row.file)
-
-    def _size_columns(self) -> None:
-        """Columns as wide as their content; the file name takes the room left and is elided in
-        the middle (never the start, so rows stay distinguishable); the header shows the real
-        sort order; rows start sorted by file name, A to Z."""
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        file_column = self.model.column_of("file")
-        header.setSectionResizeMode(file_column, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(60)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.setWordWrap(False)
-        self.table.sortByColumn(file_column, Qt.SortOrder.AscendingOrder)
 
     def export_pdf(self) -> str | None:
         """Ask where to save the batch report (PDF) of this run's results file; its path."""

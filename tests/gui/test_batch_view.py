@@ -190,6 +190,22 @@ def test_double_clicked_row_opens_with_the_alert_class_heat_map(
     assert window.result_panel.chart.selected_class() == "melanoma"
 
 
+def _arrow_points_up(header, column: int) -> bool:  # noqa: ANN001
+    """Whether the sort arrow drawn on ``column`` is wider at its bottom (▲) than at its top."""
+    image = header.grab().toImage()
+    x0 = header.sectionViewportPosition(column)
+    dark = np.array([[image.pixelColor(x, y).lightness() < 110
+                      for x in range(x0, x0 + header.sectionSize(column))]
+                     for y in range(image.height())])
+    text_end = header.fontMetrics().horizontalAdvance(header.model().headerData(
+        column, Qt.Orientation.Horizontal)) + 10
+    centre = header.sectionSize(column) // 2
+    columns = [c for c in range(dark.shape[1]) if dark[:, c].any() and abs(c - centre) > text_end // 2]
+    arrow = dark[:, min(columns):max(columns) + 1]
+    rows = [r for r in range(arrow.shape[0]) if arrow[r].any()]
+    return arrow[rows[-1]].sum() > arrow[rows[0]].sum()
+
+
 def test_columns_fit_names_elide_in_the_middle_and_sorting_is_ascending(qtbot, tmp_path,
                                                                         colour_model):
     folder = tmp_path / "clinic"
@@ -204,18 +220,30 @@ def test_columns_fit_names_elide_in_the_middle_and_sorting_is_ascending(qtbot, t
     header = window.table.horizontalHeader()
     file_col = window.model.column_of("file")
     error_col = window.model.column_of("error")
-    assert window.table.textElideMode() == Qt.TextElideMode.ElideMiddle
-    assert header.sectionResizeMode(file_col) == header.ResizeMode.Stretch
-    assert header.sectionResizeMode(error_col) == header.ResizeMode.ResizeToContents
     assert not header.stretchLastSection()
+    assert header.sectionResizeMode(window.model.column_of("alerts")) == header.ResizeMode.Stretch
     # the error column is as wide as its text, not all the room there is
     error_text = window.fontMetrics().horizontalAdvance("empty file (0 bytes)")
     assert header.sectionSize(error_col) < error_text + 80
+    # every column is on screen; the long file names are elided in the middle
+    assert header.length() <= window.table.viewport().width() + 2
+    assert header.sectionSize(file_col) <= 0.3 * window.table.viewport().width() + 1
+    assert header.sectionSize(file_col) < window.fontMetrics().horizontalAdvance(names[0])
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    index = window.proxy.index(1, file_col)
+    window.table.itemDelegateForColumn(file_col).initStyleOption(option, index)
+    assert option.textElideMode == Qt.TextElideMode.ElideMiddle
     # the full path is in the tooltip; rows start A to Z and the header says so
     index = window.proxy.index(0, file_col)
     assert window.proxy.data(index, Qt.ItemDataRole.ToolTipRole) == window.visible_rows()[0].file
     assert header.sortIndicatorSection() == file_col
     assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+    assert _arrow_points_up(header, file_col)  # ▲ for A to Z
+    window.table.sortByColumn(file_col, Qt.SortOrder.DescendingOrder)
+    assert not _arrow_points_up(header, file_col)
+    window.table.sortByColumn(file_col, Qt.SortOrder.AscendingOrder)
     shown = [Path(r.file).name for r in window.visible_rows()]
     assert shown == sorted(shown, key=str.lower)
     # probabilities read in the one percent style

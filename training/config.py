@@ -17,7 +17,8 @@ from typing import Any
 __all__ = ["TrainConfig", "add_arguments", "config_from_args", "RESUMABLE_OVERRIDES"]
 
 # Fields a resumed run may change (they do not alter what has been computed so far).
-RESUMABLE_OVERRIDES = frozenset({"resume", "checkpoint_minutes", "workers", "stop_after_steps"})
+RESUMABLE_OVERRIDES = frozenset({"resume", "checkpoint_minutes", "workers", "stop_after_steps",
+                                 "finish"})
 # Fields that describe one sitting only: never carried over from the saved config.
 PER_SITTING = frozenset({"resume", "stop_after_steps"})
 
@@ -55,6 +56,7 @@ class TrainConfig:
     workers: int = _f(2, "threads that decode and augment batches while the step runs")
     stop_after_steps: int | None = _f(None, "stop (checkpointed) after this many steps in this "
                                       "sitting; for tests and time-boxed sittings")
+    finish: bool = _f(True, "calibrate, fit the image gate, export and evaluate when training ends")
     backend: str = _f("tensorflow", "Keras backend: tensorflow here; jax on a lent GPU machine",
                       choices=("tensorflow", "jax"))
     resume: bool = _f(False, "continue the run in --out from its last checkpoint")

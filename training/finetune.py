@@ -275,7 +275,7 @@ class FineTuneRun:
         self.log(f"skindesk-train train: {self.config.to_json()}")
         self.prepare()
         self.train()
-        if self.state.epoch < self.config.total_epochs:
+        if self.state.epoch < self.config.total_epochs or not self.config.finish:
             return 0
         self.log(f"training done: best validation balanced accuracy {self.state.best_score:.3f} "
                  f"at epoch {self.state.best_epoch + 1}; {format_seconds(self.state.seconds)} "

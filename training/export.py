@@ -126,30 +126,33 @@ def check_parity(model: Any, onnx_path: str | Path, batch: np.ndarray, tolerance
 
 
 def add_parser(subparsers: Any) -> Any:
-    """``skindesk-train export RUN_DIR``: export a mobilenetv2 run's best weights again."""
+    """``skindesk-train export RUN_DIR``: calibrate, gate, export and evaluate a run's best weights again."""
     parser = subparsers.add_parser(
-        "export", help="re-export a mobilenetv2 run folder to ONNX (calibrate, thresholds, card)",
-        description="Load RUN_DIR's best weights, fit the temperature, OOD threshold and alert "
+        "export", help="re-export a training run folder to ONNX (calibrate, gate, thresholds, card)",
+        description="Load RUN_DIR's best weights, fit the temperature, image gate and alert "
                     "operating points on its validation split, export RUN_DIR/model.onnx with "
                     "parity check, and evaluate it on the test split.")
-    parser.add_argument("run_dir", help="folder of a `skindesk-train train --arch mobilenetv2` run")
+    parser.add_argument("run_dir", help="folder of a `skindesk-train train` run")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: Any) -> int:
-    import json
-    from argparse import Namespace
+    from .config import TrainConfig
 
-    run_dir = Path(args.run_dir)
-    settings_file = run_dir / "run_args.json"
-    if not settings_file.is_file():
-        raise ValueError(f"{run_dir}: not a mobilenetv2 run folder (no run_args.json)")
-    settings = json.loads(settings_file.read_text(encoding="utf-8"))
-    if settings.get("arch") not in (None, "mobilenetv2"):
-        raise ValueError(f"{run_dir}: export re-runs mobilenetv2 runs; seed runs export when "
-                         "they finish training")
-    settings.update(out=str(run_dir), export_only=True, resume=True)
-    from .pipeline import TransferRun
+    run_dir = Path(args.run_dir).expanduser()
+    config_file = run_dir / "config.json"
+    if not config_file.is_file():
+        raise ValueError(f"{run_dir}: not a training run folder (no config.json)")
+    if not (run_dir / "best.npz").is_file():
+        raise ValueError(f"{run_dir}: no best weights yet (best.npz); train or --resume first")
+    config = TrainConfig.from_json(config_file.read_text(encoding="utf-8"))
+    config.out = str(run_dir)
+    from .finetune import FineTuneRun
+    from .finish import finish
 
-    return TransferRun(Namespace(**settings)).export_only()
+    job = FineTuneRun(config)
+    job.prepare()
+    job.restore()
+    finish(job)
+    return 0

@@ -280,7 +280,7 @@ class FineTuneRun:
         self.log(f"training done: best validation balanced accuracy {self.state.best_score:.3f} "
                  f"at epoch {self.state.best_epoch + 1}; {format_seconds(self.state.seconds)} "
                  "of training")
-        from .finish_finetune import finish
+        from .finish import finish
 
         finish(self)
         self.log(f"finished in {format_seconds(time.time() - t0)} this sitting")

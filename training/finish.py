@@ -1,99 +1,279 @@
-"""The last steps of a transfer run: calibrate, set the OOD and alert thresholds, export, evaluate.
+"""The last steps of a whole-network run: calibrate, gate, thresholds, export, evaluate.
 
-Everything here is chosen on the validation split (original and rescaled views together, so
-thresholds hold when images look different); the test split is only scored, never used to choose.
+Everything is chosen on the validation split (original and rescaled views together, so
+thresholds hold when images look different); the test split is only scored. Steps:
+temperature → alert operating points → image gate (``gate.py``) and quality limits
+(``skindesk.core.quality``) → ONNX export (probabilities, class activation maps, gate score,
+pooled features) with a parity check → evaluation through the app's own classifier: per source,
+source shortcut and invariance (``shortcut.py``), gate false flags and detection per kind.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from skindesk import __version__
 from skindesk.core.classes import class_entries
 from skindesk.core.modelcard import DEFAULT_DISCLAIMER, FORMAT_VERSION
+from skindesk.core.preprocess import preprocess
+from skindesk.core.quality import measure, quality_limits
 
 from . import metrics as M
-from .features import view_tensor
-from .transfer import inference_model
+from .gate import STRICTNESS, Gate, fit_gate, gate_layers, thresholds
+from .negatives import GENERATED_KINDS, generate
+from .progress import format_seconds
 
-__all__ = ["finish_run", "calibrate", "build_card"]
+if TYPE_CHECKING:
+    from .finetune import FineTuneRun
 
-OOD_PERCENTILE = 99.0
+__all__ = ["finish", "build_card", "LICENCE", "INTENDED_USE", "LIMITATIONS"]
+
+
 INTENDED_USE = (
     "Decision support for clinicians examining dermoscopic images of skin lesions: a second "
-    "opinion on nine diagnoses (actinic keratosis, basal cell carcinoma, dermatofibroma, "
-    "melanoma, nevus, pigmented benign keratosis, seborrheic keratosis, squamous cell carcinoma, "
-    "vascular lesion). Not for clinical photographs without a dermatoscope, not for use by "
-    "patients, and never a diagnosis: every decision stays with the clinician."
+    "opinion on the classes listed, never a diagnosis. Not for clinical photographs taken without "
+    "a dermatoscope, not for use by patients: every decision stays with the clinician."
+)
+LIMITATIONS = (
+    "Trained on public archives (HAM10000, ISIC 2017, MILK10k) in which darker skin types, some "
+    "body sites, some lesion types and other dermatoscopes are under-represented; accuracy on "
+    "other populations and devices can be lower than the figures here."
 )
 LICENCE = (
     "Model weights: CC BY-NC 4.0 (non-commercial), inherited from the training data: HAM10000 "
-    "(Tschandl et al., Sci. Data 5, 180161, 2018; CC BY-NC 4.0) and ISIC 2017 (Codella et al., "
-    "arXiv:1710.05006; CC-0 / CC BY-NC per contributor). Backbone: MobileNetV2 ImageNet weights "
-    "(Apache 2.0)."
+    "(Tschandl et al., Sci. Data 5, 180161, 2018; CC BY-NC 4.0), ISIC 2017 (Codella et al., "
+    "arXiv:1710.05006; CC-0 / CC BY-NC per contributor) and MILK10k (ISIC 2025; CC BY-NC 4.0). "
+    "Backbone: MobileNetV2 ImageNet weights (Apache 2.0)."
 )
+GATE_NEGATIVES_TRAIN = 150  # generated images per kind for fitting the gate
+GATE_NEGATIVES_EVAL = 40  # per kind, for validation and for test (other seeds)
 
 
-def calibrate(logits: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    """Temperature fitted on validation logits, and the ECE before and after."""
-    temperature = M.fit_temperature(logits, labels)
-    before = M.expected_calibration_error(labels, M.apply_temperature(logits, 1.0))
-    after = M.expected_calibration_error(labels, M.apply_temperature(logits, temperature))
-    return {"method": "temperature", "temperature": temperature, "fitted_on": "validation "
-            "(original + rescaled views)", "validation_ece_before": before,
-            "validation_ece_after": after}
+def _features_model(run: FineTuneRun) -> Any:
+    keras = run.keras
+    pooled = keras.layers.GlobalAveragePooling2D(name="features")(run.nets.base.output)
+    return keras.Model(run.nets.base.input, pooled)
 
 
-def energy(logits: np.ndarray) -> np.ndarray:
-    """Energy score −logsumexp(logits): higher means less like the training images."""
-    top = logits.max(1)
-    return -(top + np.log(np.exp(logits - top[:, None]).sum(1)))
+def _predict(model: Any, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model.predict(x, batch_size=64, verbose=0))
 
 
-def build_card(run: Any, calibration: dict[str, Any], ood_threshold: float,
-               operating_points: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
-    from .pipeline import data_fingerprint
+def _tensors(run: FineTuneRun, images: list) -> np.ndarray:
+    out = np.empty((len(images), run.spec.height, run.spec.width, 3), np.float32)
+    for i, image in enumerate(images):
+        preprocess(image, run.spec, out=out[i])
+    return out
 
-    records = run.records
+
+def _clinical_negatives(run: FineTuneRun) -> dict[str, list]:
+    """The clinical close-ups, split by lesion as the dermoscopic rows are (train/validation/test)."""
+    from skindesk.core.imaging import load_image
+
+    from .data import load_dataset
+
+    folder = Path(run.config.data).expanduser()
+    folder = folder if folder.is_dir() else folder.parent
+    clinical = folder.parent / "milk10k-clinical"
+    if not (clinical / "labels.csv").exists():
+        run.log(f"no clinical close-ups at {clinical}: the gate learns from generated images only")
+        return {"train": [], "validation": [], "test": []}
+    side = {r.group: name for name, part in run.pool.split.items() for r in part}
+    parts: dict[str, list] = {"train": [], "validation": [], "test": []}
+    for record in load_dataset(clinical):
+        part = side.get(record.group, "train")
+        try:
+            parts[part].append(load_image(record.path))
+        except Exception:  # noqa: BLE001 - an unreadable negative is simply left out
+            continue
+    return parts
+
+
+def _real_photos() -> list:
+    """A few real photographs shipped with matplotlib and scikit-learn, as unseen negatives."""
+    import importlib.util
+
+    from PIL import Image
+
+    found = []
+    for package, relative in (("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
+                              ("sklearn", "datasets/images/china.jpg"),
+                              ("sklearn", "datasets/images/flower.jpg")):
+        spec = importlib.util.find_spec(package)
+        if spec and spec.origin:
+            path = Path(spec.origin).parent / relative
+            if path.exists():
+                found.append(Image.open(path).convert("RGB"))
+    rng = random.Random(7)
+    crops = []
+    for image in found:  # many views of each: crops at several scales
+        for _ in range(20):
+            w, h = image.size
+            s = rng.uniform(0.4, 1.0)
+            cw, ch = int(w * s), int(h * s)
+            x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+            crops.append(image.crop((x, y, x + cw, y + ch)))
+    return crops
+
+
+def _dermoscopy_views(run: FineTuneRun, records: list) -> dict[str, list]:
+    """Validation-style views of dermoscopy: original, re-encoded and rescaled."""
+    from .augment import jpeg
+
+    views: dict[str, list] = {"original": [], "jpeg 50": [], "x0.5": [], "x2 jpeg 90": []}
+    for record in records:
+        image = run.pool.image(record)
+        views["original"].append(image)
+        views["jpeg 50"].append(jpeg(image, 50))
+        views["x0.5"].append(image.resize((image.width // 2, image.height // 2)))
+        views["x2 jpeg 90"].append(jpeg(image.resize((image.width * 2, image.height * 2)), 90))
+    return views
+
+
+def build_gate(run: FineTuneRun, features: Any) -> tuple[Gate, dict[str, Any]]:
+    """Fit the gate on training dermoscopy and negatives; thresholds and figures on held-out data."""
+    t0 = time.time()
+    from .augment import acquisition_view
+
+    pool = run.pool
+    rng = np.random.default_rng(run.config.seed)
+    train = pool.split["train"]
+    pick = rng.choice(len(train), size=min(4000, len(train)), replace=False)
+    train_records = [train[i] for i in sorted(pick)]
+    images = [pool.image(r) for r in train_records]
+    aug_rng = random.Random(run.config.seed)
+    images += [acquisition_view(pool.image(r), aug_rng) for r in train_records[:2000]]
+    labels = pool.labels("train")[sorted(pick)]
+    labels = np.concatenate([labels, labels[:2000]])
+    in_features = _predict(features, _tensors(run, images))
+    clinical = _clinical_negatives(run)
+    negatives = list(clinical["train"])
+    negatives += [generate(kind, i, 1) for kind in GENERATED_KINDS for i in range(GATE_NEGATIVES_TRAIN)]
+    out_features = _predict(features, _tensors(run, negatives))
+    gate = fit_gate(in_features, labels, out_features)
+
+    val_views = _dermoscopy_views(run, pool.split["validation"])
+    val_scores = {v: gate.score(_predict(features, _tensors(run, ims))) for v, ims in val_views.items()}
+    levels = thresholds(np.concatenate(list(val_scores.values())))
+    default = levels["standard"]
+
+    def detection(seed: int, part: str) -> dict[str, float]:
+        rates = {}
+        for kind in GENERATED_KINDS:
+            ims = [generate(kind, i, seed) for i in range(GATE_NEGATIVES_EVAL)]
+            rates[kind] = float((gate.score(_predict(features, _tensors(run, ims))) >= default).mean())
+        if clinical[part]:
+            s = gate.score(_predict(features, _tensors(run, clinical[part])))
+            rates["clinical close-up (no dermatoscope)"] = float((s >= default).mean())
+        return rates
+
+    test_views = _dermoscopy_views(run, pool.split["test"])
+    test_scores = {v: gate.score(_predict(features, _tensors(run, ims))) for v, ims in test_views.items()}
+    photos = _real_photos()
+    test_detection = detection(3, "test")
+    if photos:
+        test_detection["real photographs (unseen)"] = float(
+            (gate.score(_predict(features, _tensors(run, photos))) >= default).mean())
+    figures = {
+        "validation_false_flags": {v: float((s >= default).mean()) for v, s in val_scores.items()},
+        "validation_detection": detection(2, "validation"),
+        "test_false_flags": {v: float((s >= default).mean()) for v, s in test_scores.items()},
+        "test_detection": test_detection,
+        "levels_test_false_flags": {name: float((test_scores["original"] >= t).mean())
+                                    for name, t in levels.items()},
+        "training_images": {"dermoscopy": len(in_features), "negatives": len(out_features),
+                            "clinical_close_ups": len(clinical["train"])},
+    }
+    run.log(f"image gate fitted ({format_seconds(time.time() - t0)}): test false flags "
+            f"{figures['test_false_flags']}, test detection {test_detection}")
+    section = {
+        "score": "image gate logit: Mahalanobis distance to the training classes + a linear "
+                 "direction learnt against clinical close-ups and generated non-dermoscopy "
+                 "(higher: less like a dermoscopic image of a skin lesion)",
+        "threshold": default,
+        "levels": levels,
+        "level_false_flag_rates": {k: STRICTNESS[k] for k in levels},
+        "chosen_on": "validation dermoscopy, original + re-encoded + rescaled views",
+        "figures": figures,
+    }
+    return gate, section
+
+
+def quality_section(run: FineTuneRun) -> dict[str, Any]:
+    train = run.pool.split["train"]
+    step = max(1, len(train) // 4000)
+    measures = [measure(run.pool.image(r), run.spec.canonical_area) for r in train[::step]]
+    limits = quality_limits(measures, run.spec.canonical_area)
+    return {**limits.to_dict(), "chosen_on": f"{len(measures)} training images at the canonical "
+            "scale (each limit just outside the pool's 0.3 % tail)"}
+
+
+def inference_model(run: FineTuneRun, temperature: float, gate: Gate) -> Any:
+    """Image → probabilities, class activation maps, gate score and pooled features."""
+    keras = run.keras
+    from keras import ops
+
+    base, head = run.nets.base, run.nets.head
+    feature_map = base.output
+    cams = head(feature_map)
+    logits = keras.layers.Lambda(lambda t: ops.mean(t, axis=(1, 2)), name="logits")(cams)
+    probabilities = keras.layers.Lambda(lambda t: ops.softmax(t / temperature, axis=-1),
+                                        name="probabilities")(logits)
+    pooled = keras.layers.GlobalAveragePooling2D(name="features")(feature_map)
+    ood = gate_layers(keras, pooled, gate)
+    cams = keras.layers.Identity(name="class_activation_maps")(cams)
+    return keras.Model(base.input, [probabilities, cams, ood, pooled], name="skindesk_inference")
+
+
+def build_card(run: FineTuneRun, calibration: dict[str, Any], gate_section: dict[str, Any],
+               quality: dict[str, Any], points: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
+    from .pool import data_fingerprint
+
+    records = run.pool.records
     sources: dict[str, int] = {}
     for record in records:
         sources[record.source or "unknown"] = sources.get(record.source or "unknown", 0) + 1
     return {
         "format_version": FORMAT_VERSION,
         "name": "SkinDesk MobileNetV2",
-        "version": "1.0",
-        "architecture": "mobilenetv2 (ImageNet), top blocks fine-tuned, linear head on pooled features",
-        "classes": class_entries(run.class_names),
+        "version": "2.0",
+        "architecture": "mobilenetv2 (ImageNet), whole network fine-tuned with fresh acquisition "
+                        "augmentation, linear head on pooled features, image gate",
+        "classes": class_entries(run.pool.class_names),
         "input": {"name": "input", "layout": "NHWC", "height": run.spec.height,
                   "width": run.spec.width, "channels": 3, "dtype": "float32"},
         "outputs": {"probabilities": "probabilities", "class_activation_maps": "class_activation_maps",
-                    "ood_score": "ood_score"},
+                    "ood_score": "ood_score", "features": "features"},
         "preprocessing": run.spec.to_dict(),
         "training_data": {
-            "description": "ISIC images: HAM10000 (200x150) and ISIC 2017 (256x256), "
-                           "lesion-grouped stratified split",
+            "description": "ISIC images: HAM10000 (200x150), ISIC 2017 (256x256) and MILK10k "
+                           "(300x225), lesion-grouped stratified split",
             "images": len(records),
             "sources": sources,
-            "excluded_by_audit": run.excluded_count,
-            "split": {"seed": run.seed, "fractions": [0.7, 0.15, 0.15], "grouped_by": "lesion_id",
-                      "excluded": sorted(run.excluded_names),
-                      "sizes": {k: len(v) for k, v in run.split.items()}},
+            "excluded_by_audit": len(run.pool.excluded),
+            "split": {"seed": run.config.seed, "fractions": [0.7, 0.15, 0.15],
+                      "grouped_by": "lesion_id", "excluded": run.pool.excluded,
+                      "sizes": {k: len(v) for k, v in run.pool.split.items()}},
             "fingerprint": data_fingerprint(records),
         },
-        "training": run.config(),
+        "training": {**json.loads(run.config.to_json()),
+                     "best_epoch": run.state.best_epoch + 1,
+                     "training_seconds": round(run.state.seconds)},
         "metrics": metrics,
         "calibration": calibration,
         "uncertainty": {"top_probability_threshold": 0.5},
-        "ood": {"score": "energy (-logsumexp of logits)", "threshold": ood_threshold,
-                "chosen_on": f"validation, {OOD_PERCENTILE:g}th percentile (about "
-                             f"{100 - OOD_PERCENTILE:g} % of in-distribution images flagged)"},
-        "operating_points": operating_points,
+        "ood": gate_section,
+        "quality": quality,
+        "operating_points": points,
         "intended_use": INTENDED_USE,
+        "limitations": LIMITATIONS,
         "disclaimer": DEFAULT_DISCLAIMER,
         "licence": LICENCE,
         "created": date.today().isoformat(),
@@ -118,120 +298,74 @@ def _compact(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cross_source_probe(run: Any) -> dict[str, Any]:
-    """Frozen ImageNet features + logistic regression trained on one source, scored on the other.
+def finish(run: FineTuneRun) -> Path:
+    """Calibrate, choose thresholds, fit the gate, export ``model.onnx``, evaluate on test."""
+    import onnx
 
-    FACTS.md: across dermatoscopes, melanoma-vs-nevus AUC ranked recipes the way a third clinic's
-    device did, where same-clinic figures did not. Fine-tuning on both sources would hide that,
-    so this probe uses the frozen backbone (as the head warm-up does), class-balanced, C = 0.01.
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    from .transfer import _keras, build_backbone
-
-    keras = _keras()
-    base = build_backbone(run.spec.height, run.weights)
-    cut = base.get_layer(run.cut_layer).output
-    pooled_model = keras.Model(cut, keras.layers.GlobalAveragePooling2D()(base.output))
-    pooled = {"train": pooled_model.predict(run.train_views[0], batch_size=128, verbose=0),
-              "eval": pooled_model.predict(run.eval_views["clean"], batch_size=128, verbose=0)}
-    records = {"train": run.split["train"], "eval": run.split["validation"] + run.split["test"]}
-    mel, nev = run.index.get("melanoma"), run.index.get("nevus")
-    result: dict[str, Any] = {"method": "frozen ImageNet MobileNetV2 features, logistic "
-                              "regression C=0.01 balanced, melanoma vs nevus"}
-    sources = sorted({r.source or "unknown" for r in run.records})
-    for train_source in sources:
-        for test_source in sources:
-            if train_source == test_source:
-                continue
-            pick = [i for i, r in enumerate(records["train"]) if r.source == train_source
-                    and run.index[r.label] in (mel, nev)]
-            test = [i for i, r in enumerate(records["eval"]) if r.source == test_source
-                    and run.index[r.label] in (mel, nev)]
-            y_train = np.array([run.index[records["train"][i].label] == mel for i in pick])
-            y_test = np.array([run.index[records["eval"][i].label] == mel for i in test])
-            if len(set(y_train)) < 2 or len(set(y_test)) < 2:
-                continue
-            model = LogisticRegression(C=0.01, class_weight="balanced", max_iter=2000)
-            model.fit(pooled["train"][pick], y_train)
-            scores = model.predict_proba(pooled["eval"][test])[:, 1]
-            result[f"{train_source}->{test_source}"] = {
-                "melanoma_vs_nevus_auc": M.binary_auc(scores, y_test),
-                "train_images": len(pick), "test_images": len(test)}
-    return result
-
-
-def finish_run(run: Any) -> Path:
-    """Calibrate, choose thresholds, export ``model.onnx``, evaluate on test, embed metrics."""
     from skindesk.core.classifier import Classifier
     from skindesk.core.modelcard import ModelCard, embed_card
 
     from .evaluate import evaluate_model, write_outputs
     from .export import export_onnx
+    from .shortcut import shortcut_report
 
-    names = run.class_names
-    y_val = run.labels("validation")
-    val_logits = {v: run.upper_logits(a) for v, a in run.val.items()}
+    run.load_best()
+    names = run.pool.class_names
+    y_val = run.pool.labels("validation")
+    val_logits = {v: _predict(run.nets.model, x) for v, x in run.val_x.items()}
     logits = np.concatenate(list(val_logits.values()))
     labels = np.tile(y_val, len(val_logits))
-    sources = run.sources("validation") * len(val_logits)
-    calibration = calibrate(logits, labels)
-    temperature = calibration["temperature"]
+    temperature = M.fit_temperature(logits, labels)
+    calibration = {"method": "temperature", "temperature": temperature,
+                   "fitted_on": "validation (original + rescaled views)",
+                   "validation_ece_before": M.expected_calibration_error(labels, M.apply_temperature(logits, 1.0)),
+                   "validation_ece_after": M.expected_calibration_error(labels, M.apply_temperature(logits, temperature))}
     run.log(f"temperature {temperature:.3f}: validation ECE {calibration['validation_ece_before']:.3f}"
             f" → {calibration['validation_ece_after']:.3f}")
-    ood_threshold = float(np.percentile(energy(logits), OOD_PERCENTILE))
     probabilities = M.apply_temperature(logits, temperature)
+    sources = run.pool.sources("validation") * len(val_logits)
     flagged = [c["name"] for c in class_entries(names) if c["malignant"] or c["premalignant"]]
-    # Thresholds are chosen on both views together (so they hold when images look different),
-    # but each image counts once in the figures: "validation" is scored on the original images
-    # and "validation_rescaled" on the rescaled ones, each with its own honest interval.
     table = M.operating_point_table(labels, probabilities, names, flagged, sources=sources,
                                     key="validation")
-    view_probabilities = {v: M.apply_temperature(l, temperature) for v, l in val_logits.items()}
-    table = M.score_operating_points(table, y_val, view_probabilities["clean"], names,
-                                     run.sources("validation"), key="validation")
-    table = M.score_operating_points(table, y_val, view_probabilities["rescaled"], names,
-                                     run.sources("validation"), key="validation_rescaled")
-    y_test = run.labels("test")
-    test_probabilities = M.apply_temperature(run.upper_logits(run.test["clean"]), temperature)
-    scored = M.score_operating_points(table, y_test, test_probabilities, names,
-                                      run.sources("test"), key="test")
-    points = M.card_operating_points(scored)
+    for view, key in (("clean", "validation"), ("rescaled", "validation_rescaled")):
+        table = M.score_operating_points(table, y_val, M.apply_temperature(val_logits[view], temperature),
+                                         names, run.pool.sources("validation"), key=key)
+    test_x = np.stack([preprocess(run.pool.image(r), run.spec) for r in run.pool.split["test"]])
+    test_probabilities = M.apply_temperature(_predict(run.nets.model, test_x), temperature)
+    del test_x
+    table = M.score_operating_points(table, run.pool.labels("test"), test_probabilities, names,
+                                     run.pool.sources("test"), key="test")
+    points = M.card_operating_points(table)
     validation_report = M.classification_report(labels, probabilities, names)
     metrics: dict[str, Any] = {
         "validation": {"balanced_accuracy": validation_report["balanced_accuracy"],
                        "accuracy": validation_report["accuracy"], "ece": validation_report["ece"],
                        "views": "original + rescaled"},
-        "frozen_feature_baseline_validation_balanced_accuracy": getattr(run, "baseline", None),
+        "history": run.state.history,
     }
-    try:
-        metrics["cross_source_frozen_features"] = cross_source_probe(run)
-        run.log(f"cross-source probe: {metrics['cross_source_frozen_features']}")
-    except Exception as error:  # noqa: BLE001 - a probe must not lose a finished training run
-        run.log(f"cross-source probe failed: {error}")
-    card = build_card(run, calibration, ood_threshold, points, metrics)
-    (run.out / "calibration.json").write_text(json.dumps(
-        {"calibration": calibration, "ood_threshold": ood_threshold}, indent=1))
-    model = inference_model(run.base, run.head, temperature)
-    parity = np.stack([t for r in run.split["validation"][:16]
-                       if (t := view_tensor(r, "clean", run.spec)) is not None])
+    features = _features_model(run)
+    gate, gate_section = build_gate(run, features)
+    gate.save(run.out / "gate.npz")
+    quality = quality_section(run)
+    card = build_card(run, calibration, gate_section, quality, points, metrics)
+    model = inference_model(run, temperature, gate)
+    parity = np.stack([preprocess(run.pool.image(r), run.spec) for r in run.pool.split["validation"][:16]])
     path = export_onnx(model, card, run.out / "model.onnx", parity)
     run.log(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), parity checked")
-    # Evaluate through the app's own code path, on the untouched test split.
+    (run.out / "history.json").write_text(json.dumps(run.state.history, indent=1))
     evaluations = {}
     for label, rescale in (("test", None), ("test_rescaled_800x600", (800, 600))):
-        classifier = Classifier(path, provider="cpu")
-        result = evaluate_model(classifier, run.split["test"], rescale=rescale, data_key="test")
+        result = evaluate_model(Classifier(path, provider="cpu"), run.pool.split["test"],
+                                rescale=rescale, data_key="test")
         write_outputs(result, run.out / f"eval_{label}", history=run.out / "history.json")
         evaluations[label] = result.report
-        run.log(f"{label}: balanced accuracy {result.report['overall']['balanced_accuracy']:.3f}, "
-                f"accuracy {result.report['overall']['accuracy']:.3f}, "
-                f"melanoma AUC {result.report['overall']['melanoma']['auc']:.3f}, "
-                f"ECE {result.report['overall']['ece']:.3f}")
+        overall = result.report["overall"]
+        run.log(f"{label}: balanced accuracy {overall['balanced_accuracy']:.3f}, accuracy "
+                f"{overall['accuracy']:.3f}, melanoma AUC {overall['melanoma']['auc']:.3f}, "
+                f"ECE {overall['ece']:.3f}")
     metrics.update({label: _compact(report) for label, report in evaluations.items()})
+    metrics["shortcut"] = shortcut_report(path, run.pool, log=run.log)
     card["metrics"] = metrics
-    import onnx
-
     proto = onnx.load(str(path))
     embed_card(proto, card)
     ModelCard.from_dict(card)

@@ -1,12 +1,15 @@
 """The image gate: "is this a dermoscopic image of a skin lesion?", built for every exported model.
 
-On the model's pooled features it combines two signals in one logistic regression:
+On the model's pooled features it takes the larger of two standardised signals (each scaled so
+training dermoscopy has mean 0 and standard deviation 1), so either can flag an image:
 - the class-conditional Mahalanobis distance (shared, shrunk covariance; Lee et al. 2018), which
   catches far-off inputs (junk, documents, other modalities) without having seen them;
 - a linear direction learnt against negatives (clinical close-ups of the same lesions, split by
   lesion with the dermoscopic rows, and generated images of every other kind, ``negatives.py``),
   which catches near ones (a lesion photographed without a dermatoscope).
-Its logit is the exported ``ood_score`` output (higher: less like dermoscopy). Thresholds are
+A single logistic regression over both would let the learnt direction outvote the distance on
+inputs unlike any negative it saw (measured: far-off junk scored as very dermoscopic), hence
+the maximum. The result is the exported ``ood_score`` output (higher: less like dermoscopy). Thresholds are
 chosen on validation dermoscopy (original and re-encoded/rescaled views) for a few false-flag
 rates; the middle one is the default and the others are the limits a clinic may choose from.
 """
@@ -14,6 +17,7 @@ rates; the middle one is the default and the others are the limits a clinic may 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,10 +34,22 @@ class Gate:
 
     whiten: np.ndarray  # (D, D): x @ whiten makes the shared covariance the identity
     class_means: np.ndarray  # (C, D) in the whitened space
-    linear_w: np.ndarray  # (D,) on raw pooled features
-    distance_w: float  # weight of log(1 + min Mahalanobis distance / D)
+    linear_w: np.ndarray  # (D,) on raw pooled features: the standardised learnt direction
     bias: float
+    distance_scale: float  # standardised distance = scale * log(1 + d_min / D) + shift
+    distance_shift: float
     dims: int
+
+    def save(self, path: Path) -> None:
+        np.savez(path, whiten=self.whiten, class_means=self.class_means, linear_w=self.linear_w,
+                 scalars=np.array([self.bias, self.distance_scale, self.distance_shift, self.dims]))
+
+    @classmethod
+    def load(cls, path: Path) -> Gate:
+        with np.load(path) as data:
+            bias, scale, shift, dims = data["scalars"]
+            return cls(data["whiten"], data["class_means"], data["linear_w"], float(bias),
+                       float(scale), float(shift), int(dims))
 
     def distances(self, features: np.ndarray) -> np.ndarray:
         t = features @ self.whiten
@@ -41,7 +57,9 @@ class Gate:
         return np.log1p(d.min(1) / self.dims)
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        return features @ self.linear_w + self.distance_w * self.distances(features) + self.bias
+        learnt = features @ self.linear_w + self.bias
+        distance = self.distance_scale * self.distances(features) + self.distance_shift
+        return np.maximum(learnt, distance)
 
 
 def fit_gate(in_features: np.ndarray, in_labels: np.ndarray, out_features: np.ndarray,
@@ -56,20 +74,20 @@ def fit_gate(in_features: np.ndarray, in_labels: np.ndarray, out_features: np.nd
     centred = in_features - means[np.searchsorted(classes, in_labels)]
     precision = np.linalg.inv(LedoitWolf().fit(centred).covariance_)
     whiten = np.linalg.cholesky(precision)  # precision = L L^T → d = |(x - mu) L|^2
-    partial = Gate(whiten, means @ whiten, np.zeros(dims), 1.0, 0.0, dims)
+    partial = Gate(whiten, means @ whiten, np.zeros(dims), 0.0, 1.0, 0.0, dims)
+    distance = partial.distances(in_features)
     x = np.concatenate([in_features, out_features])
     y = np.concatenate([np.zeros(len(in_features)), np.ones(len(out_features))])
-    distance = partial.distances(x)
     mean, std = x.mean(0), x.std(0) + 1e-6
-    d_mean, d_std = distance.mean(), distance.std() + 1e-6
-    design = np.concatenate([(x - mean) / std, ((distance - d_mean) / d_std)[:, None]], axis=1)
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-    model.fit(design, y)
-    w = model.coef_[0]
-    linear_w = w[:dims] / std
-    distance_w = float(w[dims] / d_std)
-    bias = float(model.intercept_[0] - (w[:dims] * mean / std).sum() - w[dims] * d_mean / d_std)
-    return Gate(whiten, means @ whiten, linear_w, distance_w, bias, dims)
+    model.fit((x - mean) / std, y)
+    w = model.coef_[0] / std
+    b = float(model.intercept_[0] - (model.coef_[0] * mean / std).sum())
+    learnt = in_features @ w + b
+    l_mean, l_std = float(learnt.mean()), float(learnt.std() + 1e-6)
+    d_mean, d_std = float(distance.mean()), float(distance.std() + 1e-6)
+    return Gate(whiten, means @ whiten, w / l_std, (b - l_mean) / l_std, 1.0 / d_std,
+                -d_mean / d_std, dims)
 
 
 def thresholds(gate_scores: np.ndarray) -> dict[str, float]:
@@ -95,5 +113,6 @@ def gate_layers(keras: Any, pooled: Any, gate: Gate) -> Any:
     linear = keras.layers.Dense(1, name="gate_linear", trainable=False)
     lin = linear(pooled)
     linear.set_weights([gate.linear_w.astype(np.float32)[:, None], np.array([gate.bias], np.float32)])
-    return keras.layers.Lambda(lambda pair: pair[0][:, 0] + gate.distance_w * pair[1],
-                               name="ood_score")([lin, distance])
+    return keras.layers.Lambda(
+        lambda pair: ops.maximum(pair[0][:, 0], gate.distance_scale * pair[1] + gate.distance_shift),
+        name="ood_score")([lin, distance])

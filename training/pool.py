@@ -7,6 +7,7 @@ them afresh. 17,895 pool images take about 1.6 GB.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from skindesk.core.preprocess import Preprocessing, to_canonical_scale
 from .data import Record, load_dataset
 from .splits import grouped_split, load_split, save_split
 
-__all__ = ["Pool", "prepare_pool", "decode_all"]
+__all__ = ["Pool", "prepare_pool", "decode_all", "data_fingerprint"]
 
 
 @dataclass
@@ -102,3 +103,9 @@ def decode_all(records: list[Record], spec: Preprocessing, workers: int = 2) -> 
 
     with ThreadPoolExecutor(workers) as pool:
         return {name: array for name, array in pool.map(decode, records) if array is not None}
+
+
+def data_fingerprint(records: list[Record]) -> str:
+    """sha256 over the sorted (image sha256, label) pairs of the data a model saw."""
+    lines = sorted(f"{hashlib.sha256(r.path.read_bytes()).hexdigest()} {r.label}" for r in records)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()

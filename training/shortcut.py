@@ -148,17 +148,18 @@ def shortcut_report(model_path: str | Path, pool: Any, log: Callable[[str], None
     sources = np.array([r.source or "unknown" for r in test])
     groups = np.array([r.group for r in test])
     kinds = sorted(str(s) for s in set(sources))
-    if len(kinds) > 1:
+    folds = min(5, len(set(groups)))
+    if len(kinds) > 1 and folds >= 2:
         aucs = []
         for kind in kinds:
             target = sources == kind
             scores = np.zeros(len(test))
-            for fit_idx, score_idx in GroupKFold(5).split(test_feats, target, groups):
+            for fit_idx, score_idx in GroupKFold(folds).split(test_feats, target, groups):
                 scaler = StandardScaler().fit(test_feats[fit_idx])
                 probe = LogisticRegression(C=0.1, max_iter=2000, class_weight="balanced")
                 probe.fit(scaler.transform(test_feats[fit_idx]), target[fit_idx])
                 scores[score_idx] = probe.predict_proba(scaler.transform(test_feats[score_idx]))[:, 1]
-            aucs.append(M.binary_auc(scores, target))
+            aucs.append(M.binary_auc(scores, target) or 0.5)
         report["source_probe_auc"] = {"macro": float(np.mean(aucs)),
                                       **{k: a for k, a in zip(kinds, aucs)},
                                       "method": "logistic regression on pooled features, "

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 TREE_GROUPS = {
     ("Train/nevus/n0.jpg", "Train/nevus/zz_copy.jpg"): "exact",
@@ -137,3 +137,29 @@ def tiny_csv(tmp_path: Path) -> dict:
         "lesion_leak": "L0",
         "image_leak": ("img/conflict.jpg", "img/nev1.jpg"),
     }
+
+
+POOL_CLASSES = ("melanoma", "nevus", "basal cell carcinoma")
+
+
+def _make_pool(root: Path, n: int = 48) -> Path:
+    """``n`` lesion-like images over three classes and two sources, with lesion ids."""
+    rows = []
+    for i in range(n):
+        label = POOL_CLASSES[i % 3]
+        image = Image.new("RGB", (80, 60), (200 - 3 * (i % 7), 150, 130))
+        draw = ImageDraw.Draw(image)
+        r = 10 + (i % 3) * 5
+        draw.ellipse((40 - r, 30 - r, 40 + r, 30 + r), fill=(90 + 30 * (i % 3), 50, 30 + i))
+        name = f"{('ham10000', 'milk10k')[i % 2]}/img{i:03d}.jpg"
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        image.save(root / name, quality=90)
+        rows.append(f"{name},{label},L{i // 2},{name.split('/')[0]}\n")
+    (root / "labels.csv").write_text("image,diagnosis,lesion_id,source\n" + "".join(rows))
+    return root
+
+
+@pytest.fixture(scope="session")
+def make_pool():  # noqa: ANN201 - returns the factory
+    """A factory for small labelled pools in the labels.csv layout (two sources, lesion ids)."""
+    return _make_pool

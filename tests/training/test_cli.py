@@ -17,7 +17,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 def test_verbs_are_registered() -> None:
     verbs = _subparsers(build_parser())
-    assert {"audit", "summary", "train"} <= set(verbs)
+    assert {"audit", "summary", "train", "seed", "export"} <= set(verbs)
     try:
         import training.evaluate as evaluate
     except ImportError:
@@ -37,15 +37,15 @@ def test_every_option_help_states_its_default() -> None:
     assert missing == []
 
 
-def test_train_options_parse() -> None:
+def test_train_and_seed_options_parse() -> None:
     args = build_parser().parse_args(
         ["train", "--data", "d", "--arch", "mobilenetv2", "--out", "o", "--seed", "7", "--epochs", "3",
-         "--batch-size", "8", "--weights", "w.h5", "--resume", "--strategy", "mirrored", "--limit", "10",
-         "--cache-dir", "c", "--no-exclude-flagged", "--image-size", "160", "--head-epochs", "2",
-         "--fine-tune-epochs", "4", "--learning-rate", "1e-4"])
-    assert (args.seed, args.epochs, args.batch_size, args.strategy, args.limit, args.image_size) == (7, 3, 8, "mirrored", 10, 160)
-    assert args.resume and args.no_exclude_flagged and args.learning_rate == 1e-4
-    defaults = build_parser().parse_args(["train", "--data", "d", "--arch", "seed", "--out", "o"])
+         "--batch-size", "8", "--weights", "w.h5", "--resume", "--limit", "10",
+         "--no-exclude-flagged", "--image-width", "160", "--image-height", "120", "--head-epochs", "2",
+         "--learning-rate", "1e-4", "--checkpoint-minutes", "5"])
+    assert (args.seed, args.epochs, args.batch_size, args.limit, args.image_width) == (7, 3, 8, 10, 160)
+    assert args.resume and not args.exclude_flagged and args.learning_rate == 1e-4
+    defaults = build_parser().parse_args(["seed", "--data", "d", "--out", "o"])
     assert (defaults.seed, defaults.strategy, defaults.resume, defaults.no_exclude_flagged) == (42, "default", False, False)
 
 
@@ -56,10 +56,13 @@ def test_summary_prints_the_seed_model(capsys: pytest.CaptureFixture[str]) -> No
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "--data", "{missing}", "--arch", "seed", "--out", "{out}"], "no such file or folder"),
-    (["train", "--data", "{tree}", "--arch", "seed", "--out", "{out}", "--image-size", "224"], "128x128"),
-    (["train", "--data", "{tree}", "--arch", "seed", "--out", "{out}", "--epochs", "0"], "--epochs must be at least 1"),
-    (["train", "--data", "{tree}", "--arch", "mobilenetv2", "--out", "{out}", "--weights", "{missing}"], "no such file"),
+    (["seed", "--data", "{missing}", "--out", "{out}"], "no such file or folder"),
+    (["summary", "--arch", "seed", "--image-width", "224"], "128x128"),
+    (["seed", "--data", "{tree}", "--out", "{out}", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "--data", "{tree}", "--out", "{out}", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "--data", "{missing}", "--out", "{out}"], "no such file or folder"),
+    (["train", "--data", "{tree}", "--out", "{out}", "--weights", "{missing}"], "no such file"),
+    (["export", "{out}"], "not a training run folder"),
     (["summary", "--arch", "seed", "--classes", "1"], "at least 2 classes"),
 ])
 def test_bad_input_gives_a_message_and_status_2(argv: list[str], message: str, tmp_path: Path, clean_tree: Path,

@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from training.checkpoint import load_checkpoint
 from training.cli import build_parser, main
@@ -20,31 +20,13 @@ from training.config import TrainConfig, config_from_args
 
 pytestmark = pytest.mark.slow
 
-CLASSES = ("melanoma", "nevus", "basal cell carcinoma")
 TINY = ["--arch", "tiny", "--image-width", "32", "--image-height", "24", "--head-epochs", "1",
         "--epochs", "2", "--batch-size", "4", "--no-exclude-flagged", "--warmup-steps", "3",
         "--workers", "2"]
 
 
-def make_pool(root: Path, n: int = 48) -> Path:
-    """``n`` lesion-like images over three classes and two sources, with lesion ids."""
-    rows = []
-    for i in range(n):
-        label = CLASSES[i % 3]
-        image = Image.new("RGB", (80, 60), (200 - 3 * (i % 7), 150, 130))
-        draw = ImageDraw.Draw(image)
-        r = 10 + (i % 3) * 5
-        draw.ellipse((40 - r, 30 - r, 40 + r, 30 + r), fill=(90 + 30 * (i % 3), 50, 30 + i))
-        name = f"{('ham10000', 'milk10k')[i % 2]}/img{i:03d}.jpg"
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        image.save(root / name, quality=90)
-        rows.append(f"{name},{label},L{i // 2},{name.split('/')[0]}\n")
-    (root / "labels.csv").write_text("image,diagnosis,lesion_id,source\n" + "".join(rows))
-    return root
-
-
 def _train(data: Path, out: Path, *extra: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "training.cli", "finetune", "--data", str(data), "--out",
+    command = [sys.executable, "-m", "training.cli", "train", "--data", str(data), "--out",
                str(out), *extra]
     env = {**os.environ, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -58,7 +40,7 @@ def _final(out: Path) -> tuple[dict, list[np.ndarray]]:
     return state.to_dict(), model
 
 
-def test_killed_mid_epoch_resumes_exactly(tmp_path: Path) -> None:
+def test_killed_mid_epoch_resumes_exactly(tmp_path: Path, make_pool: Callable[..., Path]) -> None:
     data = make_pool(tmp_path / "pool")
     whole = _train(data, tmp_path / "whole", *TINY, "--no-finish")
     output, _ = whole.communicate(timeout=300)
@@ -95,24 +77,25 @@ def test_killed_mid_epoch_resumes_exactly(tmp_path: Path) -> None:
         np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-5)
 
 
-def test_resume_refuses_changed_settings_and_needs_a_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_resume_refuses_changed_settings_and_needs_a_run(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                        make_pool: Callable[..., Path]) -> None:
     data = make_pool(tmp_path / "pool", n=12)
     out = tmp_path / "run"
-    assert main(["finetune", "--data", str(data), "--out", str(out), "--resume"]) == 2
+    assert main(["train", "--data", str(data), "--out", str(out), "--resume"]) == 2
     assert "no run to resume" in capsys.readouterr().err
     out.mkdir()
     (out / "config.json").write_text(TrainConfig(data=str(data), out=str(out), arch="tiny").to_json())
-    assert main(["finetune", "--data", str(data), "--out", str(out), "--resume", "--epochs", "99"]) == 2
+    assert main(["train", "--data", str(data), "--out", str(out), "--resume", "--epochs", "99"]) == 2
     assert "--epochs differ from the run being resumed" in capsys.readouterr().err
 
 
 def test_every_flag_is_a_config_field_with_its_default_in_help() -> None:
     parser = build_parser()
-    args = parser.parse_args(["finetune", "--data", "d", "--out", "o", "--epochs", "3"])
+    args = parser.parse_args(["train", "--data", "d", "--out", "o", "--epochs", "3"])
     config, explicit = config_from_args(args)
     assert explicit == {"data", "out", "epochs"}
     assert config.epochs == 3 and config.batch_size == TrainConfig.batch_size
-    text = parser._subparsers._group_actions[0].choices["finetune"].format_help()  # noqa: SLF001
+    text = parser._subparsers._group_actions[0].choices["train"].format_help()  # noqa: SLF001
     assert f"(default: {TrainConfig.learning_rate})" in text
     assert "(default: 192)" in text and "--no-exclude-flagged" in text
     with pytest.raises(ValueError, match="--batch-size must be at least 1"):

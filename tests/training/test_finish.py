@@ -1,0 +1,101 @@
+"""The end of a run on tiny data: calibration, image gate, quality limits, export, evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from PIL import Image
+
+from skindesk.core.classifier import Classifier
+from skindesk.core.imaging import load_image
+from skindesk.core.preprocess import preprocess
+from skindesk.core.quality import QualityLimits
+from training import finish as finish_module
+from training.config import TrainConfig
+from training.finetune import FineTuneRun
+from training.gate import STRICTNESS, Gate, fit_gate, thresholds
+from training.negatives import GENERATED_KINDS, generate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory, make_pool) -> tuple[FineTuneRun, Path]:  # noqa: ANN001
+    root = tmp_path_factory.mktemp("finish")
+    data = make_pool(root / "pool", n=60)
+    config = TrainConfig(data=str(data), out=str(root / "run"), arch="tiny", image_width=32,
+                         image_height=24, head_epochs=1, epochs=1, batch_size=8,
+                         exclude_flagged=False, warmup_steps=2)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(finish_module, "GATE_NEGATIVES_TRAIN", 8)
+    patch.setattr(finish_module, "GATE_NEGATIVES_EVAL", 3)
+    try:
+        job = FineTuneRun(config)
+        assert job.run() == 0
+    finally:
+        patch.undo()
+    return job, root / "run" / "model.onnx"
+
+
+def test_the_app_trusts_the_exported_model(finished: tuple[FineTuneRun, Path]) -> None:
+    job, path = finished
+    classifier = Classifier(path, provider="cpu")
+    card = classifier.card
+    assert list(card.class_names) == job.pool.class_names
+    assert (card.preprocessing.width, card.preprocessing.height) == (32, 24)
+    raw = card.raw
+    assert set(raw["ood"]["levels"]) == set(STRICTNESS)
+    assert raw["ood"]["levels"]["lenient"] >= raw["ood"]["levels"]["strict"]
+    assert card.ood_threshold == raw["ood"]["levels"]["standard"]
+    assert set(raw["ood"]["figures"]["test_detection"]) >= set(GENERATED_KINDS)
+    QualityLimits.from_dict({k: v for k, v in raw["quality"].items() if k != "chosen_on"})
+    assert "limitations" in raw and "MILK10k" in raw["licence"]
+    shortcut = raw["metrics"]["shortcut"]
+    assert {"invariance", "source_leakage", "leave_one_source_out", "source_probe_auc"} <= set(shortcut)
+    assert raw["training"]["epochs"] == 1 and raw["training"]["best_epoch"] >= 1
+
+
+def test_training_and_app_see_identical_tensors(finished: tuple[FineTuneRun, Path]) -> None:
+    job, path = finished
+    record = job.pool.split["validation"][0]
+    app = Classifier(path, provider="cpu").preprocess(load_image(record.path))
+    np.testing.assert_array_equal(app, preprocess(job.pool.image(record), job.spec))
+
+
+def test_exported_gate_score_is_the_fitted_gate_on_the_exported_features(
+        finished: tuple[FineTuneRun, Path]) -> None:
+    job, path = finished
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    images = [generate(kind, 0, 5) for kind in GENERATED_KINDS]
+    x = np.stack([preprocess(im, job.spec) for im in images])
+    ood, features = session.run(["ood_score", "features"], {"input": x})
+    assert ood.shape == (len(images),) and features.shape[0] == len(images)
+    gate = Gate.load(path.parent / "gate.npz")
+    np.testing.assert_allclose(ood, gate.score(features.astype(np.float64)), rtol=1e-3, atol=1e-3)
+
+
+def test_gate_separates_and_its_thresholds_hold_their_false_flag_rate() -> None:
+    rng = np.random.default_rng(0)
+    inside = np.concatenate([rng.normal(m, 1.0, (300, 16)) for m in (0.0, 2.0)])
+    labels = np.repeat([0, 1], 300)
+    outside = rng.normal(6.0, 1.0, (200, 16))
+    gate = fit_gate(inside, labels, outside)
+    held_in = np.concatenate([rng.normal(m, 1.0, (500, 16)) for m in (0.0, 2.0)])
+    levels = thresholds(gate.score(held_in))
+    far = rng.normal(-8.0, 1.0, (100, 16))  # never seen: caught by the distance
+    assert (gate.score(outside) >= levels["standard"]).mean() > 0.95
+    assert (gate.score(far) >= levels["standard"]).mean() > 0.95
+    for name, rate in STRICTNESS.items():
+        assert (gate.score(held_in) >= levels[name]).mean() == pytest.approx(rate, abs=0.003)
+
+
+@pytest.mark.parametrize("kind", list(GENERATED_KINDS))
+def test_generated_negatives_are_deterministic_images(kind: str) -> None:
+    first, again, other = generate(kind, 3, 1), generate(kind, 3, 1), generate(kind, 4, 1)
+    assert first.mode == "RGB" and min(first.size) >= 64
+    assert np.array_equal(np.asarray(first), np.asarray(again))
+    assert not np.array_equal(np.asarray(first), np.asarray(other)) or kind == "solid colour"
+    assert isinstance(first, Image.Image)

@@ -18,7 +18,7 @@ __all__ = ["TrainConfig", "add_arguments", "config_from_args", "RESUMABLE_OVERRI
 
 # Fields a resumed run may change (they do not alter what has been computed so far).
 RESUMABLE_OVERRIDES = frozenset({"resume", "checkpoint_minutes", "workers", "stop_after_steps",
-                                 "finish"})
+                                 "finish", "gate_negatives"})
 # Fields that describe one sitting only: never carried over from the saved config.
 PER_SITTING = frozenset({"resume", "stop_after_steps"})
 
@@ -56,6 +56,8 @@ class TrainConfig:
     workers: int = _f(2, "threads that decode and augment batches while the step runs")
     stop_after_steps: int | None = _f(None, "stop (checkpointed) after this many steps in this "
                                       "sitting; for tests and time-boxed sittings")
+    gate_negatives: int = _f(150, "generated non-dermoscopy images per kind for fitting the image gate "
+                             "(a quarter as many per kind score it)")
     finish: bool = _f(True, "calibrate, fit the image gate, export and evaluate when training ends")
     backend: str = _f("tensorflow", "Keras backend: tensorflow here; jax on a lent GPU machine",
                       choices=("tensorflow", "jax"))

@@ -706,10 +706,34 @@ def format_summary(report: Mapping[str, Any]) -> str:
         mark = {True: "met", False: "NOT met", None: "n/a"}[goal["met"]]
         value = "n/a" if goal["value"] is None else f"{goal['value']:.3f}"
         lines.append(f"  [{mark:>7}] {goal['goal']}: {value}")
+    lines += _shortcut_lines(report.get("shortcut"))
     if report.get("skipped"):
         lines += ["", f"Skipped {len(report['skipped'])} image(s), e.g. "
                       f"{report['skipped'][0]['image']}: {report['skipped'][0]['problem']}"]
     return "\n".join(lines)
+
+
+def _shortcut_lines(shortcut: Mapping[str, Any] | None) -> list[str]:
+    if not shortcut:
+        return []
+    lines = ["", "Source shortcut (issue 14):"]
+    probe = shortcut.get("source_probe_auc")
+    if probe:
+        lines.append(f"  source probe AUC (pooled features, grouped CV): {probe['macro']:.3f}")
+    for key, value in (shortcut.get("source_leakage") or {}).items():
+        lines.append(f"  leakage {key.replace('_', ' ')}: {value:.1%}")
+    for source, row in (shortcut.get("leave_one_source_out") or {}).items():
+        lines.append(f"  leave {source} out: melanoma-vs-nevus AUC {row['melanoma_vs_nevus_auc']:.3f} "
+                     f"({row['test_images']} test images)")
+    for view, row in (shortcut.get("invariance") or {}).items():
+        auc = row["melanoma_auc"]
+        lines.append(f"  {view:<16} balanced accuracy {row['balanced_accuracy']:.1%} "
+                     f"({row['balanced_accuracy_change']:+.1%}), melanoma AUC "
+                     f"{'n/a' if auc is None else f'{auc:.3f}'}")
+    for tone, row in (shortcut.get("per_skin_tone") or {}).items():
+        lines.append(f"  skin tone {tone}: balanced accuracy {row['balanced_accuracy']:.1%} "
+                     f"({row['images']} images)")
+    return lines
 
 
 # -- command line --------------------------------------------------------------------------
@@ -752,6 +776,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="onnxruntime threads (default: all cores this process may use)")
     parser.add_argument("--provider", default="auto", choices=("auto", "cuda", "cpu"),
                         help="onnxruntime provider (default: auto)")
+    parser.add_argument("--shortcut", action="store_true",
+                        help="also measure the source shortcut on the run's train and test splits: "
+                             "source probe, leakage, invariance to re-encoding/rescaling/illuminant, "
+                             "leave-one-source-out AUC, per skin tone (default: off)")
     parser.set_defaults(func=run)
     return parser
 
@@ -787,7 +815,7 @@ def run(args: argparse.Namespace) -> int:
     except (ModelError, ValueError) as error:
         return _error(str(error))
     try:
-        records = load_dataset(args.data)
+        records = all_records = load_dataset(args.data)
         records, split_source = select_split(records, args.split, split_file=args.split_file,
                                              card_raw=classifier.card.raw, model_path=args.model)
         if args.source:
@@ -808,6 +836,11 @@ def run(args: argparse.Namespace) -> int:
         return _error(str(error).strip("'\""))
     result.report["split"] = args.split
     result.report["split_source"] = split_source
+    if args.shortcut:
+        try:
+            result.report["shortcut"] = _shortcut(args, all_records, classifier)
+        except ValueError as error:
+            return _error(f"--shortcut: {error}")
     if args.source:
         result.report["data"]["source_filter"] = sorted(set(args.source))
     history = args.history
@@ -823,6 +856,21 @@ def run(args: argparse.Namespace) -> int:
     print(format_summary(result.report))
     print(f"\nWrote {', '.join(f.name for f in files)} to {out}")
     return 0
+
+
+def _shortcut(args: argparse.Namespace, records: list[Record], classifier: Any) -> dict[str, Any]:
+    """``shortcut.shortcut_report`` on the model's own train and test splits of ``args.data``."""
+    from .pool import Pool, decode_all
+    from .shortcut import shortcut_report
+
+    parts = {name: select_split(records, name, split_file=args.split_file,
+                                card_raw=classifier.card.raw, model_path=args.model)[0]
+             for name in ("train", "test")}
+    used = parts["train"] + parts["test"]
+    pool = Pool(used, parts, list(classifier.card.class_names), [],
+                decode_all(used, classifier.card.preprocessing))
+    pool.split = {k: [r for r in v if r.name in pool.images] for k, v in parts.items()}
+    return shortcut_report(args.model, pool, log=lambda line: print(line, file=sys.stderr))
 
 
 def _progress_printer() -> Callable[[int, int], None]:

@@ -148,6 +148,7 @@ def run(args: Any) -> int:
         raise ValueError(f"{run_dir}: no best weights yet (best.npz); train or --resume first")
     config = TrainConfig.from_json(config_file.read_text(encoding="utf-8"))
     config.out = str(run_dir)
+    config.backend = "tensorflow"  # tf2onnx converts TensorFlow graphs; a JAX run's weights load here
     from .finetune import FineTuneRun
     from .finish import finish
 

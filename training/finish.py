@@ -52,8 +52,6 @@ LICENCE = (
     "arXiv:1710.05006; CC-0 / CC BY-NC per contributor) and MILK10k (ISIC 2025; CC BY-NC 4.0). "
     "Backbone: MobileNetV2 ImageNet weights (Apache 2.0)."
 )
-GATE_NEGATIVES_TRAIN = 150  # generated images per kind for fitting the gate
-GATE_NEGATIVES_EVAL = 40  # per kind, for validation and for test (other seeds)
 
 
 def _features_model(run: FineTuneRun) -> Any:
@@ -155,7 +153,7 @@ def build_gate(run: FineTuneRun, features: Any) -> tuple[Gate, dict[str, Any]]:
     in_features = _predict(features, _tensors(run, images))
     clinical = _clinical_negatives(run)
     negatives = list(clinical["train"])
-    negatives += [generate(kind, i, 1) for kind in GENERATED_KINDS for i in range(GATE_NEGATIVES_TRAIN)]
+    negatives += [generate(kind, i, 1) for kind in GENERATED_KINDS for i in range(run.config.gate_negatives)]
     out_features = _predict(features, _tensors(run, negatives))
     gate = fit_gate(in_features, labels, out_features)
 
@@ -167,7 +165,7 @@ def build_gate(run: FineTuneRun, features: Any) -> tuple[Gate, dict[str, Any]]:
     def detection(seed: int, part: str) -> dict[str, float]:
         rates = {}
         for kind in GENERATED_KINDS:
-            ims = [generate(kind, i, seed) for i in range(GATE_NEGATIVES_EVAL)]
+            ims = [generate(kind, i, seed) for i in range(max(3, run.config.gate_negatives // 4))]
             rates[kind] = float((gate.score(_predict(features, _tensors(run, ims))) >= default).mean())
         if clinical[part]:
             s = gate.score(_predict(features, _tensors(run, clinical[part])))

@@ -8,6 +8,7 @@ stand-in with the same shape of graph, for tests.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ __all__ = ["keras_module", "build_networks", "Networks"]
 
 def keras_module(backend: str = "tensorflow") -> Any:
     """Import Keras on ``backend`` (set before the first import; later calls must agree)."""
-    os.environ.setdefault("KERAS_BACKEND", backend)
+    if "keras" not in sys.modules:  # the run's own choice wins over an inherited KERAS_BACKEND
+        os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 

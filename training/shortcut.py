@@ -79,7 +79,9 @@ class OnnxFeatures:
             x = np.stack([preprocess(im, self.spec) for im in images[start:start + batch]])
             p, f = self.session.run(self.names, {self.card.input_name: x})
             probs.append(p)
-            feats.append(f.mean(axis=(1, 2)) if self.pool_here else f)
+            if self.pool_here:  # a feature map, possibly flattened to (n * positions, channels)
+                f = f.reshape(len(x), -1, f.shape[-1]).mean(axis=1)
+            feats.append(f)
         return np.concatenate(probs), np.concatenate(feats)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,6 @@ from skindesk.core.classifier import Classifier
 from skindesk.core.imaging import load_image
 from skindesk.core.preprocess import preprocess
 from skindesk.core.quality import QualityLimits
-from training import finish as finish_module
 from training.config import TrainConfig
 from training.finetune import FineTuneRun
 from training.gate import STRICTNESS, Gate, fit_gate, thresholds
@@ -28,15 +29,9 @@ def finished(tmp_path_factory: pytest.TempPathFactory, make_pool) -> tuple[FineT
     data = make_pool(root / "pool", n=60)
     config = TrainConfig(data=str(data), out=str(root / "run"), arch="tiny", image_width=32,
                          image_height=24, head_epochs=1, epochs=1, batch_size=8,
-                         exclude_flagged=False, warmup_steps=2)
-    patch = pytest.MonkeyPatch()
-    patch.setattr(finish_module, "GATE_NEGATIVES_TRAIN", 8)
-    patch.setattr(finish_module, "GATE_NEGATIVES_EVAL", 3)
-    try:
-        job = FineTuneRun(config)
-        assert job.run() == 0
-    finally:
-        patch.undo()
+                         exclude_flagged=False, warmup_steps=2, gate_negatives=8)
+    job = FineTuneRun(config)
+    assert job.run() == 0
     return job, root / "run" / "model.onnx"
 
 
@@ -99,3 +94,22 @@ def test_generated_negatives_are_deterministic_images(kind: str) -> None:
     assert np.array_equal(np.asarray(first), np.asarray(again))
     assert not np.array_equal(np.asarray(first), np.asarray(other)) or kind == "solid colour"
     assert isinstance(first, Image.Image)
+
+
+def test_a_jax_run_exports_here_under_tensorflow(tmp_path: Path, make_pool) -> None:  # noqa: ANN001
+    """The GPU-machine route (FACTS.md): train on Keras/JAX, export with tf2onnx on TensorFlow."""
+    pytest.importorskip("jax")
+    data = make_pool(tmp_path / "pool", n=36)
+    out = tmp_path / "jax-run"
+    base = [sys.executable, "-m", "training.cli"]
+    train = subprocess.run([*base, "train", "--data", str(data), "--out", str(out), "--arch", "tiny",
+                            "--backend", "jax", "--image-width", "32", "--image-height", "24",
+                            "--head-epochs", "1", "--epochs", "1", "--batch-size", "8",
+                            "--no-exclude-flagged", "--no-finish", "--gate-negatives", "4"],
+                           capture_output=True, text=True, timeout=300)
+    assert train.returncode == 0, train.stdout + train.stderr
+    assert '"backend": "jax"' in (out / "config.json").read_text()
+    export = subprocess.run([*base, "export", str(out)], capture_output=True, text=True, timeout=600)
+    assert export.returncode == 0, export.stdout + export.stderr
+    classifier = Classifier(out / "model.onnx", provider="cpu")
+    assert list(classifier.card.class_names) == ["basal cell carcinoma", "melanoma", "nevus"]

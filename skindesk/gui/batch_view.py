@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skindesk.core import palette
 from skindesk.core.batch import Progress, classify_files, find_images
 from skindesk.core.formatting import duration
 from skindesk.core.results import (
@@ -180,7 +181,7 @@ class BatchWindow(QWidget):
             self.flag_filter.addItem(label, key)
         self.flag_filter.currentIndexChanged.connect(self._apply_filters)
         self.review_label = QLabel("Review advised: 0")
-        self.review_label.setStyleSheet("color: #c62828; font-weight: bold;")
+        self.review_label.setStyleSheet(f"color: {palette.MALIGNANT}; font-weight: bold;")
         filters.addWidget(QLabel("Show:"))
         filters.addWidget(self.class_filter)
         filters.addWidget(self.flag_filter)

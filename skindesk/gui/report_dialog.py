@@ -42,6 +42,7 @@ from skindesk.report.content import (
     proposed_file_name,
     read_batch_csv,
 )
+from skindesk.core import palette
 from skindesk.core.heatmap import heatmap_caption
 from skindesk.report.pdf import PAPER_SIZES, default_paper, write_batch_report_pdf, write_report_pdf
 
@@ -132,7 +133,7 @@ class ReportDialog(QDialog):
         form.addRow("Save as", file_row)
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #c62828")
+        self.problem.setStyleSheet(f"color: {palette.ALERT}")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )

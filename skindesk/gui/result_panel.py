@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skindesk.core import palette
 from skindesk.core.heatmap import LEGEND_TEXT, heatmap_caption, legend_ramp
 from skindesk.core.modelcard import ModelCard
 from skindesk.core.prediction import Prediction, default_heatmap_class, operating_point_label
@@ -145,7 +146,8 @@ class ResultPanel(QWidget):
         self.model_notice = QFrame()
         self.model_notice.setObjectName("modelNotice")
         self.model_notice.setStyleSheet(
-            "QFrame#modelNotice { background: #eef2f7; border: 1px solid #9fb1c7; border-radius: 4px; }"
+            f"QFrame#modelNotice {{ background: {palette.NOTICE_FILL}; border: 1px solid "
+            f"{palette.NOTICE}; border-radius: 4px; }}"
         )
         notice_layout = QVBoxLayout(self.model_notice)
         self.model_notice_text = QLabel()
@@ -183,7 +185,8 @@ class ResultPanel(QWidget):
         self.alert_banner.setVisible(False)
         layout.addWidget(self.alert_banner)
 
-        self.no_thresholds = _box("noThresholdNotice", "#f1f1f1", "#333333", "#b0b0b0")
+        self.no_thresholds = _box("noThresholdNotice", palette.NOTICE_FILL, palette.NOTICE_TEXT,
+                                  palette.NOTICE)
         self.no_thresholds.setAccessibleName("No validated alert threshold")
         self.no_thresholds.setText(NO_THRESHOLDS_TEXT)
         layout.addWidget(self.no_thresholds)
@@ -199,10 +202,12 @@ class ResultPanel(QWidget):
         self.summary.setFont(font)
         layout.addWidget(self.summary)
 
-        self.uncertain_warning = _box("uncertainWarning", "#fff4d6", "#5c4400", "#d9a400")
+        self.uncertain_warning = _box("uncertainWarning", palette.WARNING_FILL, palette.WARNING_TEXT,
+                                      palette.WARNING_BORDER)
         self.uncertain_warning.setAccessibleName("Uncertainty warning")
         layout.addWidget(self.uncertain_warning)
-        self.ood_warning = _box("oodWarning", "#fff4d6", "#5c4400", "#d9a400")
+        self.ood_warning = _box("oodWarning", palette.WARNING_FILL, palette.WARNING_TEXT,
+                                palette.WARNING_BORDER)
         self.ood_warning.setAccessibleName("Unfamiliar image warning")
         layout.addWidget(self.ood_warning)
 

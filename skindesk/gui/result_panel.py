@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from skindesk.core import palette
 from skindesk.core.heatmap import LEGEND_TEXT, heatmap_caption, legend_ramp
-from skindesk.core.modelcard import ModelCard
+from skindesk.core.modelcard import CardError, ModelCard
 from skindesk.core.prediction import Prediction, default_heatmap_class, operating_point_label
 
 from .chart import ProbabilityChart, chart_rows
@@ -311,7 +311,13 @@ class ResultPanel(QWidget):
             "on; the result may be meaningless." if prediction.out_of_distribution else ""
         )
         self.ood_warning.setVisible(bool(prediction.out_of_distribution))
-        self.chart.set_rows(chart_rows(prediction, self.card, self.sensitivity))
+        try:
+            rows = chart_rows(prediction, self.card, self.sensitivity)
+        except CardError as error:  # the one policy: never draw rows without their thresholds
+            rows = []
+            self.summary.setText(f"This result cannot be shown with this model card: {error}. "
+                                 "Choose another operating point in Settings.")
+        self.chart.set_rows(rows)
         if self.heatmap_class not in prediction.as_dict():
             self.heatmap_class = None
         self.chart.select_class(self.shown_heatmap_class(), emit=False)

@@ -141,3 +141,15 @@ def test_heatmap_starts_on_the_alert_class_not_the_benign_top_class(
     assert panel.chart.selected_class() == "nevus"
     assert window._heatmap_index(prediction) == prediction.class_index("nevus")
     assert panel.heatmap_class_label.text().startswith("Heat map: where the model looked for nevus (top class)")
+
+
+def test_an_operating_point_the_card_lacks_is_said_not_drawn(
+    make_window, qtbot, wait_for_result, make_fixed_model, images
+):
+    """The chart once swallowed a card error that the report raised: both now refuse."""
+    window, prediction = _hidden_melanoma(make_window, wait_for_result, make_fixed_model, images)
+    panel = window.result_panel
+    panel.sensitivity = 0.42  # not an operating point of the card
+    panel.show_prediction(prediction)
+    assert panel.chart.rows() == []
+    assert "no validated operating point at sensitivity 0.42" in panel.summary.text()

@@ -17,7 +17,7 @@ from .modelcard import ModelCard, OperatingPoint
 from .prediction import Prediction
 from .wording import alert_phrase
 
-__all__ = ["ClassRow", "class_rows", "group_shares"]
+__all__ = ["ClassRow", "class_rows", "card_thresholds", "group_shares"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,20 @@ def class_rows(prediction: Prediction, card: ModelCard | None = None,
             group=info.group, threshold=threshold, alerted=alert is not None,
             top=info.name == top, point=point,
         ))
+    return rows
+
+
+def card_thresholds(card: ModelCard, sensitivity: float | None = None
+                    ) -> list[tuple[str, OperatingPoint]]:
+    """(display name, operating point) of every flagged class with a validated threshold at
+    ``sensitivity`` (None: the card's defaults), in the model's class order; raises
+    ``CardError`` like ``class_rows``."""
+    rows = []
+    for info in card.classes:
+        if info.flagged and card.operating_points:
+            point = card.operating_point(info.name, sensitivity)
+            if point is not None:
+                rows.append((info.display_name, point))
     return rows
 
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from skindesk import __version__ as skindesk_version
 from skindesk.core.card_text import card_sections, flatten
+from skindesk.core.class_rows import card_thresholds
 from skindesk.core.formatting import percent, percent_range
 from skindesk.core.modelcard import ModelCard, file_sha256
 from skindesk.core.prediction import operating_point_label
@@ -84,13 +85,10 @@ def operating_point_table(card: ModelCard, sensitivity: float | None) -> str:
         "<th>Validation sensitivity</th><th>Validation specificity</th>"
         "<th>Test sensitivity</th><th>Test specificity</th></tr>"
     ]
-    for name in card.operating_points:
-        point = card.operating_point(name, sensitivity)
-        if point is None:
-            continue
+    for name, point in card_thresholds(card, sensitivity):
         test = point.test or {}
         rows.append(
-            f"<tr><td>{html.escape(card.class_info(name).display_name)}</td>"
+            f"<tr><td>{html.escape(name)}</td>"
             f"<td align='center'>{_pct(point.target_sensitivity)}</td>"
             f"<td align='center'>{_pct(point.threshold)}</td>"
             f"<td align='center'>{_pct(point.validated_sensitivity)}{_ci(point.validation.get('sensitivity_ci'))}</td>"

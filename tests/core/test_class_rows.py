@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skindesk.core.class_rows import class_rows, group_shares
+from skindesk.core.class_rows import card_thresholds, class_rows, group_shares
 from skindesk.core.modelcard import CardError, ModelCard
 from skindesk.core.prediction import make_prediction
 from skindesk.core.testmodels import test_card
@@ -41,3 +41,13 @@ def test_an_operating_point_the_card_does_not_offer_is_an_error_everywhere(card)
         class_rows(prediction, card, 0.42)
     rows = class_rows(prediction, None)  # no card: probabilities only, thresholds from alerts
     assert next(r for r in rows if r.name == "melanoma").threshold == 0.12
+
+
+def test_card_thresholds_follow_the_operating_point(card) -> None:  # noqa: ANN001
+    default = dict(card_thresholds(card))
+    strict = dict(card_thresholds(card, 0.8))
+    assert default["Melanoma"].threshold == 0.12 and strict["Melanoma"].threshold == 0.3
+    assert list(default) == ["Actinic keratosis", "Basal cell carcinoma", "Melanoma",
+                             "Squamous cell carcinoma"]
+    with pytest.raises(CardError):
+        card_thresholds(card, 0.42)

@@ -84,3 +84,29 @@ def test_export_batch_report(qtbot, tmp_path, monkeypatch, pdf) -> None:  # noqa
                         lambda *a, **k: (str(out), "PDF files (*.pdf)"))
     assert report_dialog.export_batch_report(None, csv_path) == str(out)
     assert "x.jpg" in pdf.text(out)
+
+
+def test_every_saved_report_offers_open_and_show_in_folder(qtbot, result, tmp_path,  # noqa: ANN001
+                                                           monkeypatch) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWidgets import QPushButton, QWidget
+
+    prediction, image, classifier = result
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    out = tmp_path / "P-9.pdf"
+
+    def fill_and_save(dialog: ReportDialog) -> int:
+        dialog.patient_id.setText("P-9")
+        dialog.file_edit.setText(str(out))
+        dialog.save()
+        return dialog.result()
+
+    monkeypatch.setattr(ReportDialog, "exec", fill_and_save)
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    assert report_dialog.export_report(parent, prediction, image, None, classifier) == str(out)
+    box = next(b for b in parent.findChildren(QMessageBox) if b.objectName() == "reportSavedBox")
+    assert box.isVisible() and "P-9.pdf" in box.text() and str(tmp_path) in box.text()
+    box.findChild(QPushButton, "openReport").click()
+    assert opened == [str(out)]

@@ -41,7 +41,7 @@ def test_operating_point_table(test_model_path, capsys):
     rows = [line for line in out.splitlines() if "melanoma" in line and "%" in line]
     assert len(rows) == 4
     default = [line for line in rows if line.startswith("*")]
-    assert len(default) == 1 and "90 %" in default[0] and "0.120" in default[0]
+    assert len(default) == 1 and "90 %" in default[0] and "12.0 %" in default[0]
     assert "91.0 % [85.0 %–95.0 %]" in default[0] and "70.0 % [65.0 %–75.0 %]" in default[0]
     assert "Sensitivities a clinic can choose (--sensitivity): 80 %, 85 %, 90 %, 95 %" in out
 

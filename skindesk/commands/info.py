@@ -131,16 +131,16 @@ def _operating_point_lines(info: Mapping[str, Any]) -> list[str]:
     lines = [
         "Alert operating points (an alert is raised when a class's probability is at or above its",
         "threshold; * marks the default; sensitivity/specificity with 95 % intervals)",
-        f"  {'class':<26}{'target':>7}{'threshold':>10}  {'validation sens':<22}"
-        f"{'validation spec':<22}{'test sens':>10}{'test spec':>10}",
+        f"  {'class':<26}{'target':>7}{'threshold':>10}  {'validation sens':<26}"
+        f"{'validation spec':<26}{'test sens':>10}{'test spec':>10}",
     ]
     for name, rows in points.items():
         for row in rows:
             validation, test = row.get("validation", {}), row.get("test", {})
             mark = "*" if row.get("default") else " "
             lines.append(
-                f"{mark} {name:<26}{percent(row['target_sensitivity']):>7}{row['threshold']:>10.3f}  "
-                f"{_ci(validation, 'sensitivity'):<22}{_ci(validation, 'specificity'):<22}"
+                f"{mark} {name:<26}{percent(row['target_sensitivity']):>7}{percent(row['threshold'], 1):>10}  "
+                f"{_ci(validation, 'sensitivity'):<26}{_ci(validation, 'specificity'):<26}"
                 f"{_pct(test.get('sensitivity')) if test else '–':>10}"
                 f"{_pct(test.get('specificity')) if test else '–':>10}"
             )

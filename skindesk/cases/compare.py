@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ..core.class_rows import ClassRow
+from ..core.classes import class_entries
 from ..core.formatting import percent, percent_pair
+from ..core.modelcard import ClassInfo
 from .records import LesionRecord, StoredResult, VisitRecord
 
 __all__ = ["NOTABLE_CHANGE", "FOCUS_CLASS", "SeriesPoint", "change_in_words", "compare_visits",
-           "probability_series", "model_label"]
+           "probability_series", "model_label", "result_rows"]
 
 NOTABLE_CHANGE = 0.10
 FOCUS_CLASS = "melanoma"
@@ -96,3 +99,16 @@ def probability_series(lesion: LesionRecord, class_name: str = FOCUS_CLASS) -> l
                         other_model=v.latest.model_key() != newest,  # type: ignore[union-attr]
                         alert=class_name in v.latest.alert_classes)  # type: ignore[union-attr]
             for v in scored]
+
+
+def result_rows(result: StoredResult) -> list[ClassRow]:
+    """A stored result as the core's per-class rows (highest first), for the same bars the app
+    draws for a live result; thresholds are those of the alerts the result recorded."""
+    infos = {e["name"]: ClassInfo(**e) for e in class_entries(list(result.probabilities))}
+    alerts = {str(a.get("class")): a for a in result.alerts}
+    ranked = sorted(result.probabilities.items(), key=lambda kv: -kv[1])
+    return [ClassRow(name=name, display_name=infos[name].display_name, probability=float(p),
+                     group=infos[name].group,
+                     threshold=float(alerts[name]["threshold"]) if "threshold" in alerts.get(name, {}) else None,
+                     alerted=name in alerts, top=name == result.top_class)
+            for name, p in ranked]

@@ -9,6 +9,7 @@ Hooks for other modules, imported lazily (actions are disabled when a module is 
 ``classifier_provider()`` returns the loaded ``Classifier`` or None while none is ready, and
 ``skindesk.gui.report_dialog.export_report(parent, prediction, image, heatmap_image, classifier)``
 with PIL images (the heat-map blend is None when the heat map is off).
+``skindesk.gui.patients_menu.install(window)`` adds the Patients menu (case store).
 """
 
 from __future__ import annotations
@@ -285,6 +286,9 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.previous_action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
+        # The Patients menu (case store), when its module is there: skindesk.gui.patients_menu.
+        self.patients_menu = (importlib.import_module("skindesk.gui.patients_menu").install(self)
+                              if _module_available("skindesk.gui.patients_menu") else None)
 
     def _restore_settings(self) -> None:
         geometry = self.settings.geometry()

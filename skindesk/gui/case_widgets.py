@@ -96,10 +96,11 @@ class MelanomaPlot(QWidget):
         painter.setPen(QColor(palette.TEXT))
         painter.drawText(QRectF(4, 2, self.width() - 8, 18), Qt.AlignmentFlag.AlignLeft,
                          f"{self.class_label} probability over visits")
-        painter.setPen(QPen(QColor(palette.RULE_LIGHT), 1))
         for value in (0.0, 0.5, 1.0):
             y = area.bottom() - value * area.height()
+            painter.setPen(QPen(QColor(palette.RULE_LIGHT), 1))
             painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+            painter.setPen(QColor(palette.TEXT_FAINT))
             painter.drawText(QRectF(0, y - 8, 36, 16), Qt.AlignmentFlag.AlignRight, percent(value))
         if self._threshold is not None:
             y = area.bottom() - self._threshold * area.height()

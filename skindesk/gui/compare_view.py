@@ -26,7 +26,7 @@ from .chart import ProbabilityChart
 
 __all__ = ["CompareDialog", "IMAGE_BOX"]
 
-IMAGE_BOX = 360
+IMAGE_BOX = 320
 
 
 class _Side(QWidget):
@@ -38,7 +38,8 @@ class _Side(QWidget):
         self.picker.setAccessibleName(f"{title} visit")
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(IMAGE_BOX, IMAGE_BOX * 3 // 4)
+        self.image.setMinimumWidth(IMAGE_BOX)
+        self.image.setFixedHeight(IMAGE_BOX * 3 // 4 + 8)
         self.image.setStyleSheet("background: #202020; color: #ffffff;")
         self.model = QLabel()
         self.model.setWordWrap(True)
@@ -51,8 +52,8 @@ class _Side(QWidget):
         header.addWidget(self.title)
         header.addWidget(self.picker, 1)
         layout.addLayout(header)
-        layout.addWidget(self.image)
         layout.addWidget(self.model)
+        layout.addWidget(self.image)
         layout.addWidget(self.alerts)
         layout.addWidget(self.chart, 1)
 
@@ -92,7 +93,7 @@ class CompareDialog(QDialog):
         self.select(earlier, later)
         for side in self.sides:
             side.picker.currentIndexChanged.connect(lambda _i: self._refresh())
-        self.resize(940, 860)
+        self.resize(900, 880)
 
     @staticmethod
     def _visit_text(visit: VisitRecord) -> str:

@@ -73,6 +73,7 @@ class PatientsWindow(QWidget):
         self.lesions.setAccessibleName("Lesions")
         self.lesions.setIconSize(QSize(THUMB, THUMB))
         self.lesions.setSpacing(2)
+        self.lesions.setWordWrap(True)
         self.timeline = QListWidget()
         self.timeline.setObjectName("timeline")
         self.timeline.setAccessibleName("Visits of the lesion")

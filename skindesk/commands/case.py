@@ -3,7 +3,8 @@
 Sub-commands: ``add`` (file images, classified by the model, under a patient and lesion),
 ``list``, ``show``, ``export`` (one patient to a zip), ``import`` (an export or a backup),
 ``delete`` (erase a patient; needs ``--yes``), ``backup`` (every patient to one zip) and
-``check`` (database integrity and every image against its sha256). Each takes
+``report`` (a lesion's history as a PDF) and ``check`` (database integrity and every image
+against its sha256). Each takes
 ``--database URL`` (default: ``$SKINDESK_DATABASE``, else the per-user SQLite store).
 """
 
@@ -91,6 +92,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     backup.add_argument("--overwrite", action="store_true",
                         help="replace an existing file (default: refuse)")
 
+    report = verbs.add_parser("report", parents=[common],
+                              help="PDF report of one lesion's history (thumbnails, dates, scores)")
+    report.add_argument("patient_id", metavar="PATIENT_ID")
+    report.add_argument("--lesion", required=True, metavar="LABEL",
+                        help="the lesion's label (required; 'case show' lists them)")
+    report.add_argument("--output", "-o", type=Path, required=True, metavar="FILE.pdf",
+                        help="the PDF to write (required)")
+    report.add_argument("--clinic", default="", metavar="NAME",
+                        help="clinic name for the title (default: none)")
+    report.add_argument("--overwrite", action="store_true",
+                        help="replace an existing file (default: refuse)")
+
     verbs.add_parser("check", parents=[common],
                      help="check the database and every image against its sha256")
     parser.set_defaults(func=run)
@@ -102,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     command = getattr(args, "case_command", None)
     if command is None:
         print("skindesk case: choose a sub-command: add, list, show, export, import, delete, "
-              "backup, check (see 'skindesk case --help')", file=sys.stderr)
+              "backup, report, check (see 'skindesk case --help')", file=sys.stderr)
         return 2
     if command == "delete" and not args.yes:
         print(f"skindesk case delete: erasing patient {args.patient_id!r} cannot be undone; "
@@ -221,6 +234,17 @@ def _backup(store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(store: Any, args: argparse.Namespace) -> int:
+    from ..report.history import build_lesion_history
+    from ..report.history_pdf import write_lesion_report_pdf
+
+    history = build_lesion_history(store, args.patient_id, args.lesion, clinic=args.clinic)
+    write_lesion_report_pdf(history, args.output, overwrite=args.overwrite)
+    print(f"wrote the history of lesion {history.lesion!r} ({len(history.rows)} visits) to "
+          f"{args.output}")
+    return 0
+
+
 def _check(store: Any, args: argparse.Namespace) -> int:  # noqa: ARG001
     problems = store.check()
     for problem in problems:
@@ -230,4 +254,4 @@ def _check(store: Any, args: argparse.Namespace) -> int:  # noqa: ARG001
 
 
 _HANDLERS = {"add": _add, "list": _list, "show": _show, "export": _export, "import": _import,
-             "delete": _delete, "backup": _backup, "check": _check}
+             "delete": _delete, "backup": _backup, "report": _report, "check": _check}

@@ -84,6 +84,8 @@ class PatientsWindow(QWidget):
         self.plot.setMinimumHeight(130)
         self.compare_button = QPushButton("Compare visits…")
         self.compare_button.setToolTip("Select two visits (Ctrl+click), or compare the first and the last")
+        self.report_button = QPushButton("Lesion report…")
+        self.report_button.setToolTip("PDF of this lesion's visits: thumbnails, dates and scores")
         self.export_button = QPushButton("Export patient…")
         self.delete_button = QPushButton("Delete patient…")
         self.status = QLabel(f"Store: {store.label}")
@@ -108,6 +110,7 @@ class PatientsWindow(QWidget):
         right_layout.addWidget(self.plot)
         buttons = QHBoxLayout()
         buttons.addWidget(self.compare_button)
+        buttons.addWidget(self.report_button)
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.delete_button)
@@ -130,6 +133,7 @@ class PatientsWindow(QWidget):
         self.patients.currentItemChanged.connect(self._patient_chosen)
         self.lesions.currentItemChanged.connect(lambda *_: self._show_lesion())
         self.compare_button.clicked.connect(self.compare)
+        self.report_button.clicked.connect(self.lesion_report)
         self.export_button.clicked.connect(self.export)
         self.delete_button.clicked.connect(self.delete)
         self._update_buttons()
@@ -236,6 +240,7 @@ class PatientsWindow(QWidget):
     def _update_buttons(self) -> None:
         lesion = self.current_lesion()
         self.compare_button.setEnabled(lesion is not None and len(lesion.visits) >= 2)
+        self.report_button.setEnabled(lesion is not None and bool(lesion.visits))
         self.export_button.setEnabled(self.record is not None)
         self.delete_button.setEnabled(self.record is not None)
 
@@ -263,6 +268,30 @@ class PatientsWindow(QWidget):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def lesion_report(self, path: str | None = None) -> bool:
+        """Write the shown lesion's history as a PDF (asks where when ``path`` is None)."""
+        lesion = self.current_lesion()
+        if self.record is None or lesion is None:
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Lesion report",
+                                                  f"{self.record.clinic_id}-lesion-{lesion.id}.pdf",
+                                                  "PDF files (*.pdf)")
+            if not path:
+                return False
+        from skindesk.report.history import build_lesion_history
+        from skindesk.report.history_pdf import write_lesion_report_pdf
+
+        try:
+            write_lesion_report_pdf(build_lesion_history(self.store, self.record.clinic_id, lesion.id),
+                                    path, overwrite=True)
+        except SkinDeskError as error:
+            self._fail(error)
+            return False
+        self.status.setText(f"Lesion report written to {path}")
+        self.status.setStyleSheet("")
+        return True
 
     def export(self, path: str | None = None) -> bool:
         if self.record is None:

@@ -18,7 +18,7 @@ from ..core.modelcard import ClassInfo
 from .records import LesionRecord, StoredResult, VisitRecord
 
 __all__ = ["NOTABLE_CHANGE", "FOCUS_CLASS", "SeriesPoint", "change_in_words", "compare_visits",
-           "probability_series", "model_label", "result_rows"]
+           "probability_series", "model_label", "result_rows", "score_text"]
 
 NOTABLE_CHANGE = 0.10
 FOCUS_CLASS = "melanoma"
@@ -37,6 +37,18 @@ class SeriesPoint:
 
 def model_label(result: StoredResult) -> str:
     return f"{result.model_name} {result.model_version}"
+
+
+def score_text(result: StoredResult | None, focus: str = FOCUS_CLASS) -> str:
+    """'melanoma 12 %, most likely nevus 61 %' (and the alerts, when any were raised)."""
+    if result is None:
+        return "no result"
+    top = result.top_class
+    text = (f"{focus} {percent(result.probabilities.get(focus))}, most likely {top} "
+            f"{percent(result.probabilities.get(top))}")
+    if result.alert_classes:
+        text += " — ALERT: " + ", ".join(result.alert_classes)
+    return text
 
 
 def _alert_phrase(before: bool, after: bool) -> str:

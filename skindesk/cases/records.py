@@ -146,6 +146,13 @@ class PatientRecord:
     notes: str
     lesions: tuple[LesionRecord, ...] = ()
 
+    def heading(self) -> str:
+        """'P-100 — Ada Lovelace, born 1961, female, Fitzpatrick 2' (what is known)."""
+        details = [f"born {self.birth_year}" if self.birth_year else "", self.sex or "",
+                   f"Fitzpatrick {self.fitzpatrick}" if self.fitzpatrick else ""]
+        return (self.clinic_id + (f" — {self.name}" if self.name else "")
+                + "".join(f", {d}" for d in details if d))
+
     def lesion(self, label_or_id: str | int) -> LesionRecord:
         for lesion in self.lesions:
             if lesion.id == label_or_id or lesion.label == label_or_id:

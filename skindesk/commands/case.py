@@ -19,7 +19,6 @@ from typing import Any
 from ..cases.location import ENV_VARIABLE, default_store_dir
 from ..cases.vocab import SITES, parse_date
 from ..core.errors import ImageLoadError
-from ..core.formatting import percent
 from .options import add_model_options, model_path
 
 __all__ = ["add_parser", "run"]
@@ -169,17 +168,14 @@ def _list(store: Any, args: argparse.Namespace) -> int:
 
 
 def _show(store: Any, args: argparse.Namespace) -> int:
-    from ..cases.compare import compare_visits
+    from ..cases.compare import compare_visits, model_label, score_text
     from ..cases.transfer import patient_to_json
 
     record = store.patient(args.patient_id)
     if args.json:
         print(json.dumps(patient_to_json(record), indent=2, ensure_ascii=False))
         return 0
-    details = [f"born {record.birth_year}" if record.birth_year else "", record.sex or "",
-               f"Fitzpatrick {record.fitzpatrick}" if record.fitzpatrick else ""]
-    print(f"Patient {record.clinic_id}" + (f" — {record.name}" if record.name else "") +
-          "".join(f", {d}" for d in details if d))
+    print(f"Patient {record.heading()}")
     if record.notes:
         print(f"  notes: {record.notes}")
     for lesion in record.lesions:
@@ -189,10 +185,7 @@ def _show(store: Any, args: argparse.Namespace) -> int:
             print(f"  histopathology: {lesion.histopathology}")
         for visit in lesion.visits:
             latest = visit.latest
-            score = (f"{latest.top_class} {percent(latest.probabilities.get(latest.top_class))}, "
-                     f"melanoma {percent(latest.probabilities.get('melanoma'))}"
-                     + (f", alerts: {', '.join(latest.alert_classes)}" if latest.alert_classes else "")
-                     + f" [{latest.model_name} {latest.model_version}]") if latest else "no result"
+            score = score_text(latest) + (f" [{model_label(latest)}]" if latest else "")
             decision = f"; decision: {visit.decision_text()}" if visit.decision else ""
             print(f"  {visit.taken_on} ({visit.date_source}) visit {visit.id}: {score}{decision}")
         if len(lesion.visits) >= 2:

@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLab
                                QVBoxLayout, QWidget)
 
 from skindesk.cases import CaseStore, LesionRecord, PatientRecord, VisitRecord
-from skindesk.cases.compare import FOCUS_CLASS, model_label
+from skindesk.cases.compare import model_label, probability_series, score_text
 from skindesk.core.errors import SkinDeskError
-from skindesk.core.formatting import percent
 
 from .case_widgets import MelanomaPlot, thumbnail_pixmap
 
@@ -31,14 +30,7 @@ def visit_line(visit: VisitRecord) -> str:
     """One timeline entry in words."""
     source = {"exif": "date from image", "entered": "date entered", "added": "date added"}
     latest = visit.latest
-    if latest is None:
-        score = "no result"
-    else:
-        score = (f"melanoma {percent(latest.probabilities.get(FOCUS_CLASS))}, most likely "
-                 f"{latest.top_class} {percent(latest.probabilities.get(latest.top_class))}")
-        if latest.alert_classes:
-            score += " — ALERT: " + ", ".join(latest.alert_classes)
-        score += f"  [{model_label(latest)}]"
+    score = score_text(latest) + (f"  [{model_label(latest)}]" if latest else "")
     decision = f"\nDecision: {visit.decision_text()}" if visit.decision else ""
     scope = f", {visit.dermatoscope}" if visit.dermatoscope else ""
     return (f"{visit.taken_on.isoformat()} ({source.get(visit.date_source, visit.date_source)}"
@@ -180,10 +172,7 @@ class PatientsWindow(QWidget):
             self._fail(error)
             return
         record = self.record
-        details = [f"born {record.birth_year}" if record.birth_year else "", record.sex or "",
-                   f"Fitzpatrick {record.fitzpatrick}" if record.fitzpatrick else ""]
-        self.header.setText(f"{record.clinic_id}" + (f" — {record.name}" if record.name else "")
-                            + "".join(f", {d}" for d in details if d))
+        self.header.setText(record.heading())
         newest = [lesion.visits[-1].image_sha256 for lesion in record.lesions if lesion.visits]
         try:
             thumbs = self.store.thumbnails(newest)
@@ -232,8 +221,6 @@ class PatientsWindow(QWidget):
             if visit.latest and visit.latest.alert_classes:
                 item.setForeground(Qt.GlobalColor.darkRed)
             self.timeline.addItem(item)
-        from skindesk.cases.compare import probability_series
-
         self.plot.set_series(probability_series(lesion))
         self._update_buttons()
 

@@ -48,3 +48,16 @@ def test_series_marks_results_from_another_model(result) -> None:
     assert [(p.taken_on.month, round(p.probability, 2), p.other_model, p.alert) for p in series] == [
         (1, 0.1, True, False), (7, 0.3, False, True)]
     assert "no result" in compare_visits(lesion.visits[0], lesion.visits[1])
+
+
+def test_score_text_and_patient_heading(result) -> None:
+    from skindesk.cases.compare import score_text
+    from skindesk.cases.records import PatientRecord
+
+    assert score_text(result(melanoma=0.41, alerts=("melanoma",))) == (
+        "melanoma 41 %, most likely melanoma 41 % — ALERT: melanoma")
+    assert score_text(result(melanoma=0.1)) == "melanoma 10 %, most likely nevus 45 %"
+    assert score_text(None) == "no result"
+    record = PatientRecord(uid="u", clinic_id="P-1", name="Ada", birth_year=1961, sex=None,
+                           fitzpatrick=2, notes="")
+    assert record.heading() == "P-1 — Ada, born 1961, Fitzpatrick 2"

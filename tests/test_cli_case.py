@@ -71,6 +71,10 @@ def test_export_delete_import_backup_check(case, image_folder, test_model_path, 
     assert status == 2 and "already exists" in err
     status, out, _ = case("check")
     assert status == 0 and "no problems found" in out
+    trail = json.loads(case("audit", "--json")[1])
+    assert [e["action"] for e in trail].count("delete") == 1
+    assert {"export", "import", "backup", "create"} <= {e["action"] for e in trail}
+    assert "P-9" not in json.dumps(trail)  # entries name patients by their random uid only
 
 
 @pytest.mark.parametrize("args, message", [

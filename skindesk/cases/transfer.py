@@ -91,6 +91,7 @@ def export_patients(store: CaseStore, output: str | Path, clinic_ids: list[str] 
     output = Path(output)
     if output.exists() and not overwrite:
         raise TransferError(f"{output}: already exists; choose another name or remove it first")
+    backup = clinic_ids is None
     if clinic_ids is None:
         with store.reading("listing patients") as session:
             clinic_ids = list(session.scalars(select(Patient.clinic_id).order_by(Patient.clinic_id)))
@@ -115,7 +116,7 @@ def export_patients(store: CaseStore, output: str | Path, clinic_ids: list[str] 
         if isinstance(error, OSError):
             raise TransferError(f"{output}: cannot be written ({error.strerror or error})") from error
         raise
-    action = "backup" if len(records) != 1 or clinic_ids is None else "export"
+    action = "backup" if backup else "export"
     with store.writing("recording the export") as session:
         for record in records:
             audit.record(session, action, "patient", record.uid, f"{len(shas)} images")

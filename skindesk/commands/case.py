@@ -3,7 +3,7 @@
 Sub-commands: ``add`` (file images, classified by the model, under a patient and lesion),
 ``list``, ``show``, ``export`` (one patient to a zip), ``import`` (an export or a backup),
 ``delete`` (erase a patient; needs ``--yes``), ``backup`` (every patient to one zip) and
-``report`` (a lesion's history as a PDF) and ``check`` (database integrity and every image
+``report`` (a lesion's history as a PDF), ``audit`` (who did what, when) and ``check`` (database integrity and every image
 against its sha256). Each takes
 ``--database URL`` (default: ``$SKINDESK_DATABASE``, else the per-user SQLite store).
 """
@@ -103,6 +103,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     report.add_argument("--overwrite", action="store_true",
                         help="replace an existing file (default: refuse)")
 
+    audit = verbs.add_parser("audit", parents=[common],
+                             help="the audit trail: who did what when (no personal data)")
+    audit.add_argument("--limit", type=int, default=200, metavar="N",
+                       help="the newest N entries (default: 200)")
+    audit.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+
     verbs.add_parser("check", parents=[common],
                      help="check the database and every image against its sha256")
     parser.set_defaults(func=run)
@@ -114,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     command = getattr(args, "case_command", None)
     if command is None:
         print("skindesk case: choose a sub-command: add, list, show, export, import, delete, "
-              "backup, report, check (see 'skindesk case --help')", file=sys.stderr)
+              "backup, report, audit, check (see 'skindesk case --help')", file=sys.stderr)
         return 2
     if command == "delete" and not args.yes:
         print(f"skindesk case delete: erasing patient {args.patient_id!r} cannot be undone; "
@@ -238,6 +244,19 @@ def _report(store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(store: Any, args: argparse.Namespace) -> int:
+    entries = store.audit_entries(limit=args.limit)
+    if args.json:
+        print(json.dumps([{"at": e.at.isoformat(timespec="seconds") + "Z", "os_user": e.os_user,
+                           "action": e.action, "entity": e.entity, "ref": e.ref,
+                           "detail": e.detail} for e in entries], indent=2))
+        return 0
+    for e in entries:
+        print(f"{e.at:%Y-%m-%d %H:%M:%S}Z  {e.os_user:<12} {e.action:<7} {e.entity:<8} "
+              f"{e.ref}  {e.detail}")
+    return 0
+
+
 def _check(store: Any, args: argparse.Namespace) -> int:  # noqa: ARG001
     problems = store.check()
     for problem in problems:
@@ -247,4 +266,5 @@ def _check(store: Any, args: argparse.Namespace) -> int:  # noqa: ARG001
 
 
 _HANDLERS = {"add": _add, "list": _list, "show": _show, "export": _export, "import": _import,
-             "delete": _delete, "backup": _backup, "report": _report, "check": _check}
+             "delete": _delete, "backup": _backup, "report": _report, "audit": _audit,
+             "check": _check}

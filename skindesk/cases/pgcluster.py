@@ -9,6 +9,7 @@ refuses to run as root, so under root the cluster belongs to the ``postgres`` sy
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -73,6 +74,7 @@ class PostgresCluster:
                                          "to own a test cluster") from None
             self._owner = "postgres"
         self.root = Path(tempfile.mkdtemp(prefix="skindesk-pg-"))
+        atexit.register(self.stop)  # never leave a server behind, even if the caller forgets
         if self._owner:
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
         data = self.root / "data"

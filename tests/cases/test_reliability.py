@@ -35,6 +35,8 @@ def _kill_after(command: list[str], stream: str, marker: str, count: int) -> int
             process.kill()
             break
     process.wait(timeout=60)
+    process.stdout.close()
+    process.stderr.close()
     return seen
 
 

@@ -98,3 +98,21 @@ def test_every_option_help_states_its_default(capsys) -> None:
     for option in ("--database", "--lesion", "--site", "--date", "--dermatoscope"):
         assert option in text
     assert text.count("(default:") >= 6
+
+
+def test_edit_decide_histology(case, image_folder, test_model_path) -> None:
+    assert case("edit", "P-5", "--name", "Ann Example", "--birth-year", "1950", "--sex", "F",
+                "--fitzpatrick", "III")[1] == "created patient P-5\n"
+    case("add", "P-5", next(image_folder(count=1).iterdir()), "--lesion", "nose", "--model",
+         test_model_path)
+    assert case("edit", "P-5", "--notes", "prefers mornings")[1] == "updated patient P-5\n"
+    status, _, err = case("decide", "1", "follow-up")
+    assert status == 2 and "needs the interval in months" in err
+    assert case("decide", "1", "follow-up", "--months", "3")[0] == 0
+    assert case("histology", "1", "compound naevus", "--date", "2025-06-01")[0] == 0
+    status, _, err = case("edit", "P-5", "--fitzpatrick", "9")
+    assert status == 2 and "Fitzpatrick skin type '9'" in err
+    out = case("show", "P-5")[1]
+    assert "Patient P-5 — Ann Example, born 1950, female, Fitzpatrick 3" in out
+    assert "notes: prefers mornings" in out and "histopathology: compound naevus" in out
+    assert "decision: follow up in 3 months" in out

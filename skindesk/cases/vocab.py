@@ -51,6 +51,7 @@ def check_sex(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     cleaned = value.strip().lower()
+    cleaned = {s[0]: s for s in SEXES}.get(cleaned, cleaned)  # f, m, o
     if cleaned not in SEXES:
         raise ValueError(f"unknown sex {value!r}; use one of: {', '.join(SEXES)}")
     return cleaned

@@ -1,7 +1,8 @@
 """``skindesk case``: the case store from the command line (scripting, migration, backups).
 
 Sub-commands: ``add`` (file images, classified by the model, under a patient and lesion),
-``list``, ``show``, ``export`` (one patient to a zip), ``import`` (an export or a backup),
+``edit`` (a patient's details), ``decide`` (a visit's decision), ``histology`` (a lesion's
+histopathology), ``list``, ``show``, ``export`` (one patient to a zip), ``import`` (an export or a backup),
 ``delete`` (erase a patient; needs ``--yes``), ``backup`` (every patient to one zip) and
 ``report`` (a lesion's history as a PDF), ``audit`` (who did what, when) and ``check`` (database integrity and every image
 against its sha256). Each takes
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cases.location import ENV_VARIABLE, default_store_dir
-from ..cases.vocab import SITES, parse_date
+from ..cases.vocab import DECISIONS, SEXES, SITES, parse_date
 from ..core.errors import ImageLoadError
 from .options import add_model_options, model_path
 
@@ -59,6 +60,30 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add.add_argument("--dermatoscope", default="", metavar="TEXT",
                      help="dermatoscope used (default: empty)")
     add_model_options(add)
+
+    edit = verbs.add_parser("edit", parents=[common], help="create a patient or change their details",
+                            description="Create PATIENT_ID or change the details given; others stay.")
+    edit.add_argument("patient_id", metavar="PATIENT_ID")
+    edit.add_argument("--name", default=None, help="full name (default: unchanged)")
+    edit.add_argument("--birth-year", default=None, metavar="YYYY", help="birth year (default: unchanged)")
+    edit.add_argument("--sex", default=None, metavar="SEX",
+                      help=f"one of: {', '.join(SEXES)} (default: unchanged)")
+    edit.add_argument("--fitzpatrick", default=None, metavar="TYPE",
+                      help="Fitzpatrick skin type 1-6 or I-VI (default: unchanged)")
+    edit.add_argument("--notes", default=None, help="free-text notes (default: unchanged)")
+
+    decide = verbs.add_parser("decide", parents=[common], help="record the decision for a visit")
+    decide.add_argument("visit_id", metavar="VISIT_ID", type=int, help="as 'case show' lists it")
+    decide.add_argument("decision", choices=DECISIONS, help=f"one of: {', '.join(DECISIONS)}")
+    decide.add_argument("--months", type=int, default=None, metavar="N",
+                        help="follow-up interval in months (required for follow-up; default: none)")
+
+    histology = verbs.add_parser("histology", parents=[common],
+                                 help="record a lesion's histopathology diagnosis")
+    histology.add_argument("lesion_id", metavar="LESION_ID", type=int, help="as 'case show' lists it")
+    histology.add_argument("diagnosis", metavar="DIAGNOSIS", help="e.g. 'melanoma in situ'")
+    histology.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD",
+                           help="date of the report (default: none)")
 
     listing = verbs.add_parser("list", parents=[common], help="list patients")
     listing.add_argument("--search", default="", metavar="TEXT",
@@ -119,8 +144,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the chosen ``case`` sub-command; returns the exit status."""
     command = getattr(args, "case_command", None)
     if command is None:
-        print("skindesk case: choose a sub-command: add, list, show, export, import, delete, "
-              "backup, report, audit, check (see 'skindesk case --help')", file=sys.stderr)
+        print("skindesk case: choose a sub-command: add, edit, decide, histology, list, show, "
+              "export, import, delete, backup, report, audit, check (see 'skindesk case --help')",
+              file=sys.stderr)
         return 2
     if command == "delete" and not args.yes:
         print(f"skindesk case delete: erasing patient {args.patient_id!r} cannot be undone; "
@@ -128,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from ..cases.store import CaseStore
 
-    with CaseStore.open(args.database, create=command in ("add", "import")) as store:
+    with CaseStore.open(args.database, create=command in ("add", "import", "edit")) as store:
         return int(_HANDLERS[command](store, args))
 
 
@@ -155,6 +181,29 @@ def _add(store: Any, args: argparse.Namespace) -> int:
         print(f"{path}: {status} (lesion {outcome.lesion_id}, visit {outcome.visit_id}); "
               f"{prediction.summary()}", flush=True)
     return 1 if failed else 0
+
+
+def _edit(store: Any, args: argparse.Namespace) -> int:
+    from ..cases.store import UNSET
+
+    given = {key: getattr(args, key) for key in ("name", "birth_year", "sex", "fitzpatrick", "notes")}
+    created = store.save_patient(args.patient_id, **{k: (UNSET if v is None else v)
+                                                     for k, v in given.items()})
+    print(f"{'created' if created else 'updated'} patient {args.patient_id}")
+    return 0
+
+
+def _decide(store: Any, args: argparse.Namespace) -> int:
+    store.set_decision(args.visit_id, args.decision, args.months)
+    print(f"visit {args.visit_id}: decision {args.decision}"
+          + (f" in {args.months} months" if args.months else ""))
+    return 0
+
+
+def _histology(store: Any, args: argparse.Namespace) -> int:
+    store.set_histopathology(args.lesion_id, args.diagnosis, args.date)
+    print(f"lesion {args.lesion_id}: histopathology recorded")
+    return 0
 
 
 def _list(store: Any, args: argparse.Namespace) -> int:
@@ -265,6 +314,6 @@ def _check(store: Any, args: argparse.Namespace) -> int:  # noqa: ARG001
     return 1 if problems else 0
 
 
-_HANDLERS = {"add": _add, "list": _list, "show": _show, "export": _export, "import": _import,
+_HANDLERS = {"add": _add, "edit": _edit, "decide": _decide, "histology": _histology, "list": _list, "show": _show, "export": _export, "import": _import,
              "delete": _delete, "backup": _backup, "report": _report, "audit": _audit,
              "check": _check}

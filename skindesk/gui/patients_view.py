@@ -9,9 +9,11 @@ and the last) side by side. Everything shown comes from ``CaseStore``; nothing i
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QMessageBox, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
@@ -19,6 +21,7 @@ from skindesk.cases import CaseStore, LesionRecord, PatientRecord, VisitRecord
 from skindesk.cases.compare import model_label, probability_series, score_text
 from skindesk.core.errors import SkinDeskError
 
+from .case_dialogs import DecisionDialog, HistopathologyDialog, PatientDialog
 from .case_widgets import MelanomaPlot, thumbnail_pixmap
 
 __all__ = ["PatientsWindow", "visit_line"]
@@ -78,6 +81,11 @@ class PatientsWindow(QWidget):
         self.compare_button.setToolTip("Select two visits (Ctrl+click), or compare the first and the last")
         self.report_button = QPushButton("Lesion report…")
         self.report_button.setToolTip("PDF of this lesion's visits: thumbnails, dates and scores")
+        self.new_button = QPushButton("New patient…")
+        self.edit_button = QPushButton("Edit patient…")
+        self.decision_button = QPushButton("Decision…")
+        self.decision_button.setToolTip("Record the decision for the selected visit")
+        self.histology_button = QPushButton("Histopathology…")
         self.export_button = QPushButton("Export patient…")
         self.delete_button = QPushButton("Delete patient…")
         self.status = QLabel(f"Store: {store.label}")
@@ -89,6 +97,7 @@ class PatientsWindow(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.search)
         left_layout.addWidget(self.patients, 1)
+        left_layout.addWidget(self.new_button)
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
@@ -103,7 +112,10 @@ class PatientsWindow(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.compare_button)
         buttons.addWidget(self.report_button)
+        buttons.addWidget(self.decision_button)
+        buttons.addWidget(self.histology_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.edit_button)
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.delete_button)
         right_layout.addLayout(buttons)
@@ -126,6 +138,11 @@ class PatientsWindow(QWidget):
         self.lesions.currentItemChanged.connect(lambda *_: self._show_lesion())
         self.compare_button.clicked.connect(self.compare)
         self.report_button.clicked.connect(self.lesion_report)
+        self.new_button.clicked.connect(lambda: self.edit_patient(new=True))
+        self.edit_button.clicked.connect(lambda: self.edit_patient())
+        self.decision_button.clicked.connect(lambda: self.record_decision())
+        self.histology_button.clicked.connect(lambda: self.record_histopathology())
+        self.timeline.itemSelectionChanged.connect(self._update_buttons)
         self.export_button.clicked.connect(self.export)
         self.delete_button.clicked.connect(self.delete)
         self._update_buttons()
@@ -228,6 +245,9 @@ class PatientsWindow(QWidget):
         lesion = self.current_lesion()
         self.compare_button.setEnabled(lesion is not None and len(lesion.visits) >= 2)
         self.report_button.setEnabled(lesion is not None and bool(lesion.visits))
+        self.decision_button.setEnabled(len(self.timeline.selectedItems()) == 1)
+        self.histology_button.setEnabled(lesion is not None)
+        self.edit_button.setEnabled(self.record is not None)
         self.export_button.setEnabled(self.record is not None)
         self.delete_button.setEnabled(self.record is not None)
 
@@ -255,6 +275,65 @@ class PatientsWindow(QWidget):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def _store_call(self, work: Any) -> bool:
+        try:
+            work()
+        except (SkinDeskError, ValueError) as error:
+            self._fail(error)
+            return False
+        return True
+
+    def _reshow(self, clinic_id: str) -> None:
+        lesion_row, visit_row = self.lesions.currentRow(), self.timeline.currentRow()
+        self.refresh()
+        self.show_patient(clinic_id)
+        self.lesions.setCurrentRow(max(0, lesion_row))
+        if visit_row >= 0:
+            self.timeline.setCurrentRow(visit_row)
+
+    def edit_patient(self, new: bool = False, dialog: PatientDialog | None = None) -> bool:
+        """Create a patient or change the shown one's details (``dialog``: filled in already)."""
+        if dialog is None:
+            dialog = PatientDialog(None if new else self.record, self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+        clinic_id = dialog.clinic_id.text().strip()
+        if not self._store_call(lambda: self.store.save_patient(clinic_id, **dialog.values())):
+            return False
+        self._reshow(clinic_id)
+        return True
+
+    def selected_visit(self) -> int | None:
+        items = self.timeline.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if len(items) == 1 else None
+
+    def record_decision(self, dialog: DecisionDialog | None = None) -> bool:
+        visit_id, lesion = self.selected_visit(), self.current_lesion()
+        if visit_id is None or lesion is None or self.record is None:
+            return False
+        if dialog is None:
+            when = next(v.taken_on.isoformat() for v in lesion.visits if v.id == visit_id)
+            dialog = DecisionDialog(when, self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+        if not self._store_call(lambda: self.store.set_decision(visit_id, *dialog.values())):
+            return False
+        self._reshow(self.record.clinic_id)
+        return True
+
+    def record_histopathology(self, dialog: HistopathologyDialog | None = None) -> bool:
+        lesion = self.current_lesion()
+        if lesion is None or self.record is None:
+            return False
+        if dialog is None:
+            dialog = HistopathologyDialog(lesion.histopathology or "", self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+        if not self._store_call(lambda: self.store.set_histopathology(lesion.id, *dialog.values())):
+            return False
+        self._reshow(self.record.clinic_id)
+        return True
 
     def lesion_report(self, path: str | None = None) -> bool:
         """Write the shown lesion's history as a PDF (asks where when ``path`` is None)."""

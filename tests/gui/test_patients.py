@@ -202,3 +202,40 @@ def test_an_unopenable_store_is_explained(qtbot, make_window, colour_model, tmp_
     window = make_window(colour_model)
     assert window.patients_menu.show_patients() is None
     assert shown and str(bad) in shown[0] and "damaged" in shown[0]
+
+
+def test_edit_details_decision_and_histopathology_from_the_pane(qtbot, followed) -> None:
+    from skindesk.gui.case_dialogs import DecisionDialog, HistopathologyDialog, PatientDialog
+    from skindesk.gui.patients_view import PatientsWindow
+
+    window = PatientsWindow(followed)
+    qtbot.addWidget(window)
+    window.patients.setCurrentRow(0)
+    details = PatientDialog(window.record)
+    qtbot.addWidget(details)
+    assert details.clinic_id.isReadOnly() and details.name.text() == "Ada Lovelace"
+    details.sex.setCurrentIndex(details.sex.findData("female"))
+    details.notes.setPlainText("atypical naevus syndrome")
+    assert window.edit_patient(dialog=details)
+    assert window.header.text() == "P-100 — Ada Lovelace, born 1961, female, Fitzpatrick 2"
+    assert not window.decision_button.isEnabled()
+    window.timeline.setCurrentRow(2)
+    assert window.decision_button.isEnabled()
+    decision = DecisionDialog("2025-07-01")
+    qtbot.addWidget(decision)
+    decision.excise.setChecked(True)
+    assert window.record_decision(decision)
+    assert "Decision: excise" in window.timeline.item(2).text()
+    histology = HistopathologyDialog()
+    qtbot.addWidget(histology)
+    histology.diagnosis.setText("melanoma in situ")
+    assert window.record_histopathology(histology)
+    assert "Histopathology: melanoma in situ" in window.lesions.item(0).text()
+    new = PatientDialog()
+    qtbot.addWidget(new)
+    new.clinic_id.setText("P-300")
+    new.fitzpatrick.setCurrentIndex(new.fitzpatrick.findData(5))
+    assert window.edit_patient(dialog=new)
+    assert followed.patient("P-300").fitzpatrick == 5
+    actions = [(e.action, e.entity) for e in followed.audit_entries()]
+    assert ("change", "visit") in actions and ("change", "lesion") in actions

@@ -193,12 +193,13 @@ def find_images(paths: Iterable[str | os.PathLike[str]], recursive: bool = False
 
 # -- the engine -----------------------------------------------------------------------
 def _decode(classifier: Any, item: FileItem, draft: tuple[int, int] | None,
-            out: np.ndarray) -> str:
-    """Decode and preprocess ``item`` into ``out``: "" when done, else the plain-words problem."""
+            out: np.ndarray, quality: list) -> str:
+    """Decode and preprocess ``item`` into ``out`` (its quality issues appended to ``quality``):
+    "" when done, else the plain-words problem."""
     if item.error:
         return item.error
     try:
-        classifier.preprocess(load_image(item.path, draft_size=draft), out)
+        quality.append(classifier.prepare(load_image(item.path, draft_size=draft), out)[1])
         return ""
     except ImageLoadError as error:
         return error.problem
@@ -322,15 +323,15 @@ def classify_files(
         batch = getattr(buffers, "batch", None)
         if batch is None:
             batch = buffers.batch = np.empty((batch_size, *shape), dtype=np.float32)
-        problems, filled = [], 0
+        problems, filled, quality = [], 0, []
         for item in chunk:
             if cancel.is_set() or stop.is_set():
                 return []
-            problem = _decode(classifier, item, draft, batch[filled])
+            problem = _decode(classifier, item, draft, batch[filled], quality)
             problems.append(problem)
             filled += not problem
         names = [item.path for item, problem in zip(chunk, problems) if not problem]
-        predictions = iter(runner.predict_arrays(batch[:filled], names) if filled else [])
+        predictions = iter(runner.predict_arrays(batch[:filled], names, quality) if filled else [])
         return [error_row(item.path, problem, model) if problem
                 else row_from_prediction(item.path, next(predictions), model)
                 for item, problem in zip(chunk, problems)]

@@ -21,7 +21,8 @@ from PIL import Image
 from .errors import ModelError
 from .modelcard import ModelCard, read_model
 from .prediction import Prediction, make_prediction
-from .preprocess import preprocess
+from .preprocess import preprocess, to_canonical_scale
+from .quality import QualityIssue, check, measure
 
 __all__ = ["Classifier", "PROVIDER_CHOICES", "default_threads"]
 
@@ -48,10 +49,12 @@ class Classifier:
         threads: intra-op threads (default: all cores this process may use).
         sensitivity: the clinic's chosen operating point (a target sensitivity the card
             validated), or None for the card's defaults.
+        gate_strictness: the clinic's chosen image-gate level (one of the card's validated
+            ``ood.levels``), or None for the card's default threshold.
 
     Raises:
         ModelError: the file is missing, damaged, tampered with or incompatible.
-        ValueError: unknown provider, or a sensitivity the card does not offer.
+        ValueError: unknown provider, or a sensitivity or gate strictness the card does not offer.
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class Classifier:
         provider: str = "auto",
         threads: int | None = None,
         sensitivity: float | None = None,
+        gate_strictness: str | None = None,
     ) -> None:
         if provider not in PROVIDER_CHOICES:
             raise ValueError(f"unknown provider {provider!r}; use one of {PROVIDER_CHOICES}")
@@ -71,6 +75,8 @@ class Classifier:
         self.session = self._open_session(data, provider, self.threads)
         self.sensitivity: float | None = None
         self.set_sensitivity(sensitivity)
+        self.gate_strictness: str | None = None
+        self.set_gate_strictness(gate_strictness)
         self._outputs = [self.card.probabilities_output]
         for name in (self.card.cam_output, self.card.ood_output):
             if name:
@@ -116,7 +122,7 @@ class Classifier:
             return self
         try:
             clone = Classifier(self.model_path, provider="cpu", threads=share,
-                               sensitivity=self.sensitivity)
+                               sensitivity=self.sensitivity, gate_strictness=self.gate_strictness)
         except (ModelError, OSError, ValueError):
             return self  # the file moved or changed since it was verified: keep this session
         return clone if clone.sha256 == self.sha256 else self
@@ -146,10 +152,43 @@ class Classifier:
                 )
         self.sensitivity = sensitivity
 
+    def set_gate_strictness(self, level: str | None) -> None:
+        """Use one of the card's validated image-gate levels (None: the card's default)."""
+        if level is not None and level not in self.card.ood_levels:
+            offered = ", ".join(self.card.ood_levels) or "none"
+            raise ValueError(f"image-gate strictness {level!r} is not validated for this model "
+                             f"(offered: {offered})")
+        self.gate_strictness = level
+
+    @property
+    def gate_threshold(self) -> float | None:
+        """The image-gate score at or above which an image is not assessed."""
+        if self.gate_strictness is not None:
+            return self.card.ood_levels[self.gate_strictness]
+        return self.card.ood_threshold
+
     # -- inference --------------------------------------------------------------------
     def preprocess(self, image: Image.Image, out: np.ndarray | None = None) -> np.ndarray:
         """The model's input tensor for ``image`` (written into ``out`` when given)."""
         return preprocess(image, self.card.preprocessing, out)
+
+    def prepare(self, image: Image.Image, out: np.ndarray | None = None
+                ) -> tuple[np.ndarray, tuple[QualityIssue, ...]]:
+        """The input tensor and the quality issues of ``image``, from one canonical-scale copy.
+
+        ``image.info["original_size"]`` (set by ``load_image`` when it decoded a JPEG at a
+        reduced draft size) is the size the quality check judges; else ``image.size``.
+        """
+        spec = self.card.preprocessing
+        limits = self.card.quality_limits
+        if limits is None:
+            return preprocess(image, spec, out), ()
+        size = image.info.get("original_size") or image.size
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        canonical = to_canonical_scale(image, spec.canonical_area)
+        issues = tuple(check(measure(canonical, None, original_size=size), limits))
+        return preprocess(canonical, spec, out), issues
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -164,9 +203,10 @@ class Classifier:
         return dict(zip(self._outputs, values))
 
     def predict_arrays(
-        self, batch: np.ndarray, paths: Sequence[str | None] | None = None
+        self, batch: np.ndarray, paths: Sequence[str | None] | None = None,
+        quality: Sequence[Sequence[QualityIssue]] | None = None,
     ) -> list[Prediction]:
-        """Predictions for a preprocessed batch."""
+        """Predictions for a preprocessed batch (``quality``: each image's issues, from ``prepare``)."""
         if len(batch) == 0:
             return []
         outputs = self.run(batch)
@@ -182,6 +222,7 @@ class Classifier:
         cams = outputs.get(self.card.cam_output) if self.card.cam_output else None
         scores = outputs.get(self.card.ood_output) if self.card.ood_output else None
         paths = list(paths) if paths is not None else [None] * len(batch)
+        quality = list(quality) if quality is not None else [()] * len(batch)
         return [
             make_prediction(
                 self.card,
@@ -190,6 +231,8 @@ class Classifier:
                 cam=None if cams is None else cams[i],
                 sensitivity=self.sensitivity,
                 path=None if paths[i] is None else str(paths[i]),
+                quality=quality[i],
+                gate_threshold=self.gate_threshold,
             )
             for i in range(len(batch))
         ]
@@ -199,7 +242,9 @@ class Classifier:
     ) -> list[Prediction]:
         if len(images) == 0:
             return []
-        return self.predict_arrays(np.stack([self.preprocess(i) for i in images]), paths)
+        prepared = [self.prepare(image) for image in images]
+        return self.predict_arrays(np.stack([tensor for tensor, _ in prepared]), paths,
+                                   [issues for _, issues in prepared])
 
     def predict_image(self, image: Image.Image, path: str | None = None) -> Prediction:
         return self.predict_images([image], [path])[0]

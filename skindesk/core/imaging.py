@@ -96,7 +96,9 @@ def load_image(path: str | Path, draft_size: tuple[int, int] | None = None) -> I
                 if draft_size is not None and image.format == "JPEG":
                     image.draft("RGB", draft_size)
                 image.load()
-                return to_rgb(ImageOps.exif_transpose(image))
+                result = to_rgb(ImageOps.exif_transpose(image))
+                result.info["original_size"] = (width, height)  # before any draft scaling
+                return result
     except ImageLoadError:
         raise
     except UnidentifiedImageError as error:

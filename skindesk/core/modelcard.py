@@ -11,7 +11,9 @@ Card fields (format 1): ``format_version``, ``name``, ``version``, ``architectur
 ``probabilities``, optional ``class_activation_maps`` and ``ood_score``), ``preprocessing``
 (see ``preprocess.Preprocessing``), ``training_data`` (with ``fingerprint``), ``metrics``,
 ``calibration``, ``uncertainty`` (``top_probability_threshold``), ``ood`` (``threshold``; a
-score at or above it is out of distribution), ``operating_points`` (see ``OperatingPoint``),
+score at or above it is not a dermoscopic image of a skin lesion; optional ``levels``: the
+validated thresholds a clinic may choose from, by strictness name), optional ``quality`` (see
+``quality.QualityLimits``), ``operating_points`` (see ``OperatingPoint``),
 ``intended_use``, ``disclaimer``, ``licence``, ``created``.
 """
 
@@ -26,6 +28,7 @@ from typing import Any
 
 from .errors import ModelError
 from .preprocess import Preprocessing
+from .quality import QualityLimits
 
 __all__ = [
     "CARD_KEY",
@@ -122,6 +125,8 @@ class ModelCard:
     cam_output: str | None = None
     ood_output: str | None = None
     ood_threshold: float | None = None
+    ood_levels: Mapping[str, float] = field(default_factory=dict)
+    quality_limits: QualityLimits | None = None
     uncertainty_threshold: float = 0.5
     operating_points: Mapping[str, tuple[OperatingPoint, ...]] = field(default_factory=dict)
     default_sensitivity: Mapping[str, float] = field(default_factory=dict)
@@ -242,6 +247,13 @@ class ModelCard:
             raise CardError(f"uncertainty threshold {uncertainty} is outside 0-1")
         ood = data.get("ood") or {}
         ood_threshold = ood.get("threshold")
+        levels = {str(k): float(v) for k, v in (ood.get("levels") or {}).items()}
+        quality = data.get("quality")
+        try:
+            limits = None if quality is None else QualityLimits.from_dict(
+                {k: v for k, v in quality.items() if k != "chosen_on"})
+        except (TypeError, ValueError) as error:
+            raise CardError(f"quality limits: {error}") from error
         points, defaults = _parse_operating_points(data.get("operating_points"), classes)
         return cls(
             name=str(data["name"]),
@@ -253,6 +265,8 @@ class ModelCard:
             cam_output=outputs.get("class_activation_maps"),
             ood_output=outputs.get("ood_score"),
             ood_threshold=None if ood_threshold is None else float(ood_threshold),
+            ood_levels=levels,
+            quality_limits=limits,
             uncertainty_threshold=uncertainty,
             operating_points=points,
             default_sensitivity=defaults,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .formatting import percent
 from .modelcard import ClassInfo, ModelCard
+from .quality import QualityIssue
 from .wording import alert_phrase
 
+NOT_DERMOSCOPY = "This does not look like a dermoscopic image of a skin lesion"
+
 __all__ = [
+    "NOT_DERMOSCOPY",
     "Alert",
     "Prediction",
     "make_prediction",
@@ -57,6 +61,30 @@ class Prediction:
     alerts_available: bool = False
     operating_point: str = ""
     path: str | None = None
+    quality: tuple[QualityIssue, ...] = ()
+    withheld_alerts: tuple[Alert, ...] = ()
+
+    @property
+    def assessed(self) -> bool:
+        """False when the gate or a quality check says the image is not fit to assess: then
+        no alert is raised and the probabilities are shown only on request."""
+        return not self.out_of_distribution and not self.quality
+
+    @property
+    def not_assessed_reason(self) -> str:
+        """Why the image was not assessed, as the banner says it ('' when it was)."""
+        if self.out_of_distribution:
+            return NOT_DERMOSCOPY
+        if self.quality:
+            return self.quality[0].message
+        return ""
+
+    @property
+    def status(self) -> str:
+        """'not assessed', 'review advised' or 'no alert': the one status every output shows."""
+        if not self.assessed:
+            return "not assessed"
+        return "review advised" if self.alerts else "no alert"
 
     @property
     def review_advised(self) -> bool:
@@ -97,6 +125,11 @@ class Prediction:
         """One line in plain words; an alert, when there is one, comes first."""
         top = self.top_class
         parts: list[str] = []
+        if not self.assessed:
+            reasons = [self.not_assessed_reason] + [q.message for q in self.quality
+                                                    if q.message != self.not_assessed_reason]
+            return ("Not assessed: " + "; ".join(reasons) + ". No alert is raised from it; "
+                    "take a new dermoscopic image.")
         if self.alerts:
             parts.append("Review advised: " + "; ".join(a.sentence() for a in self.alerts) + ".")
         most_likely = f"Most likely: {top.display_name.lower()} {percent(self.top_probability)}"
@@ -109,11 +142,6 @@ class Prediction:
             parts.append(
                 f"Uncertain: no class reaches {percent(self.uncertainty_threshold)}; do not rely on "
                 "the top class."
-            )
-        if self.out_of_distribution:
-            parts.append(
-                "This image does not look like the dermoscopic images the model was trained on; "
-                "the result may be meaningless."
             )
         if not self.alerts_available:
             parts.append("No validated alert threshold exists for this model: probabilities only.")
@@ -175,16 +203,25 @@ def make_prediction(
     cam: np.ndarray | None = None,
     sensitivity: float | None = None,
     path: str | None = None,
+    quality: Sequence[QualityIssue] = (),
+    gate_threshold: float | None = None,
 ) -> Prediction:
-    """Build a ``Prediction`` from one probability vector under ``card``'s rules."""
+    """Build a ``Prediction`` from one probability vector under ``card``'s rules.
+
+    ``gate_threshold`` overrides the card's default gate threshold (a clinic's strictness);
+    an image the gate or a quality check rejects raises no alert (they are kept as withheld).
+    """
     probabilities = np.asarray(probabilities, dtype=np.float64).reshape(-1)
     if probabilities.shape[0] != len(card.classes):
         raise ValueError(
             f"{probabilities.shape[0]} probabilities for {len(card.classes)} classes"
         )
     ood = None
-    if ood_score is not None and card.ood_threshold is not None:
-        ood = bool(ood_score >= card.ood_threshold)
+    threshold = card.ood_threshold if gate_threshold is None else gate_threshold
+    if ood_score is not None and threshold is not None:
+        ood = bool(ood_score >= threshold)
+    alerts = alerts_for(card, probabilities, sensitivity)
+    assessed = not ood and not quality
     return Prediction(
         classes=card.classes,
         probabilities=probabilities,
@@ -193,8 +230,10 @@ def make_prediction(
         ood_score=None if ood_score is None else float(ood_score),
         out_of_distribution=ood,
         cam=cam,
-        alerts=alerts_for(card, probabilities, sensitivity),
+        alerts=alerts if assessed else (),
         alerts_available=bool(card.operating_points),
         operating_point=operating_point_label(card, sensitivity),
         path=path,
+        quality=tuple(quality),
+        withheld_alerts=() if assessed else alerts,
     )

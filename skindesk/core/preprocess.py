@@ -77,9 +77,13 @@ class Preprocessing:
 
 
 def to_canonical_scale(image: Image.Image, canonical_area: int | None) -> Image.Image:
-    """Shrink ``image`` to about ``canonical_area`` pixels, aspect kept; never enlarge."""
+    """Shrink ``image`` to about ``canonical_area`` pixels, aspect kept; never enlarge.
+
+    Idempotent: an image this function made (up to 1 % over the area through rounding) is left
+    alone, so a canonical image goes through ``preprocess`` unchanged.
+    """
     width, height = image.size
-    if canonical_area is None or width * height <= canonical_area:
+    if canonical_area is None or width * height <= canonical_area * 1.01:
         return image
     factor = math.sqrt(canonical_area / (width * height))
     size = (max(1, round(width * factor)), max(1, round(height * factor)))

@@ -87,9 +87,14 @@ class QualityIssue:
         return REASONS[self.code]
 
 
-def measure(image: Image.Image, canonical_area: int | None = 200 * 150) -> QualityMeasures:
-    """Measure ``image`` (any mode) at the canonical scale."""
-    width, height = image.size
+def measure(image: Image.Image, canonical_area: int | None = 200 * 150,
+            original_size: tuple[int, int] | None = None) -> QualityMeasures:
+    """Measure ``image`` (any mode) at the canonical scale.
+
+    ``original_size``: the file's own size when ``image`` is already at the canonical scale
+    (so "too small" judges what the user gave, not the shrunk copy).
+    """
+    width, height = original_size or image.size
     if image.mode != "RGB":
         image = image.convert("RGB")
     small = to_canonical_scale(image, canonical_area)

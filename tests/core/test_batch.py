@@ -182,15 +182,15 @@ def test_abandoning_the_generator_stops_the_workers(classifier, image_folder):
 
 
 class _CountingClassifier:
-    """A real classifier whose preprocess calls are counted (to see how far decoding runs ahead)."""
+    """A real classifier whose prepare calls are counted (to see how far decoding runs ahead)."""
 
     def __init__(self, inner: Classifier) -> None:
         self._inner = inner
         self.calls = 0
 
-    def preprocess(self, image, out=None):  # noqa: ANN001, ANN201
+    def prepare(self, image, out=None):  # noqa: ANN001, ANN201
         self.calls += 1
-        return self._inner.preprocess(image, out)
+        return self._inner.prepare(image, out)
 
     def __getattr__(self, name):  # noqa: ANN001, ANN204
         return getattr(self._inner, name)
@@ -228,13 +228,13 @@ class _FailingRunner:
         self.calls = 0
         self.lock = threading.Lock()
 
-    def predict_arrays(self, batch, names=None):  # noqa: ANN001, ANN201
+    def predict_arrays(self, batch, names=None, quality=None):  # noqa: ANN001, ANN201
         with self.lock:
             self.calls += 1
             failing = self.calls == 3
         if failing:
             raise RuntimeError("onnxruntime: out of memory")
-        return self._inner.predict_arrays(batch, names)
+        return self._inner.predict_arrays(batch, names, quality)
 
 
 class _ClassifierWithRunner(_CountingClassifier):

@@ -181,7 +181,8 @@ def test_uncertain_and_out_of_distribution_flags(fixed_probabilities_model):
     prediction = clf.predict_image(random_image(0))
     assert prediction.uncertain and prediction.out_of_distribution
     assert prediction.ood_score == pytest.approx(5.0, abs=1e-4)
-    assert "Uncertain" in prediction.summary() and "does not look like" in prediction.summary()
+    assert not prediction.assessed and prediction.status == "not assessed"
+    assert prediction.summary().startswith("Not assessed: This does not look like a dermoscopic")
 
 
 def test_parallel_batches_get_single_threaded_sessions_with_the_same_answers(test_model_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import sys
 import tempfile
 from collections import defaultdict
@@ -72,10 +73,10 @@ def main() -> int:
     xvfb = start_xvfb(":96")
     os.environ["DISPLAY"] = ":96"
     os.environ["QT_QPA_PLATFORM"] = "xcb"
+    scratch = Path(tempfile.mkdtemp(prefix="skindesk-cases-shot-"))
     try:
         from PySide6.QtCore import QSettings
 
-        scratch = Path(tempfile.mkdtemp(prefix="skindesk-cases-shot-"))
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch))
         from skindesk.gui.app import create_application
         from skindesk.gui.compare_view import CompareDialog
@@ -104,6 +105,7 @@ def main() -> int:
     finally:
         xvfb.terminate()
         xvfb.wait(timeout=5)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

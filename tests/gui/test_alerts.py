@@ -153,3 +153,12 @@ def test_an_operating_point_the_card_lacks_is_said_not_drawn(
     panel.show_prediction(prediction)
     assert panel.chart.rows() == []
     assert "no validated operating point at sensitivity 0.42" in panel.summary.text()
+
+
+def test_the_chart_legend_wraps_between_entries_never_inside_one():
+    from skindesk.gui.result_panel import legend_html
+
+    entries = legend_html().split(" &nbsp; ")
+    assert len(entries) == 5
+    for entry in entries:  # inside an entry every space is non-breaking (bar the tag's own)
+        assert " " not in entry.replace("<span style", "<span_style")

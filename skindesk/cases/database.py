@@ -33,6 +33,7 @@ __all__ = [
 
 BUSY_TIMEOUT_S = 15.0
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK = 0x5D_CA5E  # advisory lock key of SkinDesk's schema migrations
 
 
 class CaseStoreError(SkinDeskError):
@@ -177,6 +178,8 @@ def migrate(engine: Engine, url: URL, target: str = "head") -> str:
         if current == wanted:
             return current
         with engine.connect().execution_options(write=True) as connection:
-            with connection.begin():
+            with connection.begin():  # SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock,
+                if connection.dialect.name == "postgresql":  # so two instances migrate in turn
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
                 command.upgrade(_alembic_config(connection), target)
             return schema_revision(connection) or ""

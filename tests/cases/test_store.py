@@ -149,3 +149,16 @@ def test_two_stores_on_one_database_see_each_others_writes(store_url, make_image
         first.add_image("P", make_image("1.jpg"), lesion="L")
         second.add_image("P", make_image("2.jpg"), lesion="L")
         assert len(first.patient("P").lesion("L").visits) == 2
+
+
+def test_instances_opening_a_new_store_at_once_migrate_it_once(store_url) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from skindesk.cases.database import head_revision
+
+    def open_and_close(_index: int) -> str:
+        with CaseStore(store_url) as opened:
+            return opened.revision
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(open_and_close, range(4))) == [head_revision()] * 4

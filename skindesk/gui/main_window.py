@@ -160,6 +160,10 @@ class MainWindow(QMainWindow):
         self.result_panel.heatmap_toggled.connect(lambda _on: self._update_heatmap())
         self.result_panel.heatmap_class_changed.connect(self._heatmap_class_changed)
         self.result_panel.opacity_changed.connect(self._opacity_changed)
+        # While the opacity slider is dragged, the heat map is redrawn at most every 80 ms.
+        self._heatmap_timer = QTimer(self, singleShot=True, interval=80)
+        self._heatmap_timer.timeout.connect(self._update_heatmap)
+        self.result_panel.opacity_slider.sliderReleased.connect(self._update_heatmap)
         self.result_panel.open_model_requested.connect(self.choose_model)
         self.result_panel.setMinimumWidth(400)
 
@@ -416,7 +420,8 @@ class MainWindow(QMainWindow):
     def _rederive(self, prediction: Prediction) -> Prediction:
         return make_prediction(
             self.classifier.card, prediction.probabilities, ood_score=prediction.ood_score,
-            cam=prediction.cam, sensitivity=self.sensitivity, path=prediction.path)
+            cam=prediction.cam, sensitivity=self.sensitivity, path=prediction.path,
+            quality=prediction.quality, gate_threshold=self.classifier.gate_threshold)
 
     # ===================================================================== opening
     def choose_images(self) -> None:
@@ -664,7 +669,10 @@ class MainWindow(QMainWindow):
 
     def _opacity_changed(self, value: int) -> None:
         self.settings.set_heatmap_opacity(value)
-        self._update_heatmap()
+        if self.result_panel.opacity_slider.isSliderDown():
+            self._heatmap_timer.start()
+        else:
+            self._update_heatmap()
 
     def _heatmap_index(self, prediction: Prediction) -> int:
         name = self.result_panel.shown_heatmap_class()

@@ -19,11 +19,15 @@ NAMES = [row[0] for row in NINE_CLASSES]
 
 
 def fixed_bias(**wanted: float) -> np.ndarray:
-    """Logits whose softmax gives the wanted probabilities; the rest share what is left."""
+    """Logits whose softmax gives the wanted probabilities; the rest share what is left.
+
+    Shifted by +5 so the energy score is -5, inside the test card's threshold 0: an ordinary
+    image the gate lets through (at 0 exactly it would be gated, 'not assessed').
+    """
     rest = [n for n in NAMES if n not in wanted]
     left = (1.0 - sum(wanted.values())) / len(rest)
     probabilities = np.array([wanted.get(n, left) for n in NAMES], dtype=np.float64)
-    return np.log(probabilities).astype(np.float32)
+    return (np.log(probabilities) + 5.0).astype(np.float32)
 
 
 @pytest.fixture(autouse=True)

@@ -118,9 +118,9 @@ def test_confident_model_shows_no_uncertain_warning(make_window, qtbot, wait_for
 
 
 def test_out_of_distribution_warning(make_window, qtbot, wait_for_result, make_fixed_model, images):
-    # ood_score = -logsumexp(logits) = 0 here (the logits are log-probabilities): at threshold 0
-    # the image counts as unfamiliar; at threshold 1 it does not.
-    odd = make_fixed_model("odd", {"ood_threshold": -0.5}, nevus=0.9)
+    # ood_score = -logsumexp(logits) = -5 here (log-probabilities shifted by 5): at threshold
+    # -5.5 the image counts as unfamiliar; at threshold -4.5 it does not.
+    odd = make_fixed_model("odd", {"ood_threshold": -5.5}, nevus=0.9)
     window = make_window(odd)
     window.open_paths([str(images["lesion"])])
     prediction = wait_for_result(window, images["lesion"])
@@ -128,7 +128,7 @@ def test_out_of_distribution_warning(make_window, qtbot, wait_for_result, make_f
     ood = window.result_panel.ood_warning
     assert ood.isVisible() and "does not look like the dermoscopic images" in ood.text()
 
-    familiar = make_fixed_model("familiar", {"ood_threshold": 0.5}, nevus=0.9)
+    familiar = make_fixed_model("familiar", {"ood_threshold": -4.5}, nevus=0.9)
     window2 = make_window(familiar)
     window2.open_paths([str(images["lesion"])])
     assert wait_for_result(window2, images["lesion"]).out_of_distribution is False

@@ -243,10 +243,11 @@ def _ensure_image(session: Any, archive: zipfile.ZipFile, sha: str, path: Path) 
         raise TransferError(f"{path}: image {sha[:12]}… is damaged (sha256 does not match); "
                             "nothing was imported")
     incoming = read_incoming_bytes(data, f"{path}: images/{sha[:12]}…")
-    session.add(ImageBlob(sha256=sha, size=len(data), width=incoming.width,
-                          height=incoming.height, format=incoming.format, data=data,
-                          thumbnail=incoming.thumbnail))
+    blob = ImageBlob(sha256=sha, size=len(data), width=incoming.width, height=incoming.height,
+                     format=incoming.format, data=data, thumbnail=incoming.thumbnail)
+    session.add(blob)
     session.flush()
+    session.expunge(blob)  # written: a large backup never holds every image in memory
 
 
 def _result_from_json(data: dict[str, Any]) -> StoredResult:

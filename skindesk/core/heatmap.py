@@ -75,14 +75,27 @@ def class_map(cam: np.ndarray, class_index: int, size: tuple[int, int]) -> np.nd
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
 
+def _ramp_table() -> np.ndarray:
+    """The ramp at 256 steps (uint8 RGB), so colouring a large picture is one table lookup."""
+    steps = np.linspace(0.0, 1.0, 256)
+    return np.stack([np.interp(steps, _STOPS, _COLOURS[:, c]) for c in range(3)],
+                    axis=-1).round().astype(np.uint8)
+
+
+_RAMP_TABLE = _ramp_table()
+
+
 def colourise(values: np.ndarray, opacity: float = 1.0, probability: float = 1.0) -> np.ndarray:
     """values 0-1 (h, w) → RGBA uint8 (h, w, 4): colour on ``RAMP`` at ``values * probability``,
-    alpha rising with ``values`` (times ``opacity``)."""
-    v = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
-    heat = v * float(np.clip(probability, 0.0, 1.0))
-    rgb = np.stack([np.interp(heat, _STOPS, _COLOURS[:, c]) for c in range(3)], axis=-1)
-    alpha = 255.0 * (0.25 + 0.75 * v) * float(np.clip(opacity, 0.0, 1.0))
-    return np.dstack([rgb, alpha]).round().astype(np.uint8)
+    alpha rising with ``values`` (times ``opacity``); both in 256 steps."""
+    v = np.clip(np.asarray(values, dtype=np.float32), 0.0, 1.0)
+    weight = np.float32(np.clip(probability, 0.0, 1.0) * 255)
+    level = np.arange(256, dtype=np.float64) / 255
+    alphas = (255.0 * (0.25 + 0.75 * level) * float(np.clip(opacity, 0.0, 1.0))).round()
+    out = np.empty((*v.shape, 4), dtype=np.uint8)
+    out[..., :3] = np.take(_RAMP_TABLE, (v * weight + 0.5).astype(np.uint8), axis=0)
+    out[..., 3] = np.take(alphas.astype(np.uint8), (v * np.float32(255) + 0.5).astype(np.uint8))
+    return out
 
 
 def render_heatmap(image: Image.Image, cam: np.ndarray, class_index: int, spec: Preprocessing,

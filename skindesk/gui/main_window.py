@@ -670,7 +670,8 @@ class MainWindow(QMainWindow):
     def _opacity_changed(self, value: int) -> None:
         self.settings.set_heatmap_opacity(value)
         if self.result_panel.opacity_slider.isSliderDown():
-            self._heatmap_timer.start()
+            if not self._heatmap_timer.isActive():
+                self._heatmap_timer.start()
         else:
             self._update_heatmap()
 

@@ -43,3 +43,20 @@ def test_app_and_pdf_heat_maps_are_pixel_identical(make_window, wait_for_result,
     window.result_panel.chart.select_class(other)
     assert (_array(window.image_view._overlay_item.pixmap().toImage()) != shown).any()
     assert prediction is window.current_prediction()
+
+
+def test_dragging_the_opacity_redraws_at_a_steady_pace(make_window, wait_for_result, colour_model,  # noqa: ANN001
+                                                       images, qtbot) -> None:  # noqa: ANN001
+    window = make_window(colour_model)
+    window.open_paths([str(images["lesion"])])
+    wait_for_result(window, images["lesion"])
+    window.result_panel.heatmap_check.setChecked(True)
+    slider = window.result_panel.opacity_slider
+    before = _array(window.image_view._overlay_item.pixmap().toImage())
+    slider.setSliderDown(True)
+    slider.setValue(90)  # while dragging: drawn by a timer, not for every step
+    assert (_array(window.image_view._overlay_item.pixmap().toImage()) == before).all()
+    qtbot.waitUntil(lambda: (_array(window.image_view._overlay_item.pixmap().toImage())
+                             != before).any(), timeout=2000)
+    slider.setSliderDown(False)
+    assert window.settings.heatmap_opacity() == 90

@@ -1,7 +1,8 @@
 """Inference speed: per-image latency end to end, batch throughput, and Keras for comparison.
 
-Per image, as the app does it: ``load_image`` (JPEG draft decode) + ``preprocess`` + one
-onnxruntime run + building the ``Prediction``; median and p95 over ``--count`` images of
+Per image, as the app does it: ``load_image`` (JPEG draft decode) + ``Classifier.prepare``
+(preprocessing and, when the card has quality limits, the quality checks) + one onnxruntime run
+(with the image-gate output when the model has one) + building the ``Prediction``; median and p95 over ``--count`` images of
 ``../shared/data/dermoscopy`` (sources interleaved; files read once beforehand so the OS cache,
 not the disk, is measured). Batch throughput: inference alone on preprocessed batches of
 ``--batch``, and end to end (load + preprocess + inference) in batches. With ``--keras FILE``
@@ -67,15 +68,31 @@ def time_per_image(clf: Classifier, paths: list[Path]) -> dict[str, list[float]]
         t0 = time.perf_counter()
         image = load_image(path, draft_size=draft)
         t1 = time.perf_counter()
-        array = clf.preprocess(image)
+        array, quality = clf.prepare(image)
         t2 = time.perf_counter()
-        clf.predict_arrays(array[None], [str(path)])
+        clf.predict_arrays(array[None], [str(path)], [quality])
         t3 = time.perf_counter()
         times["load"].append(t1 - t0)
         times["preprocess"].append(t2 - t1)
         times["inference"].append(t3 - t2)
         times["total"].append(t3 - t0)
     return times
+
+
+def quality_cost(clf: Classifier, paths: list[Path]) -> tuple[float, float]:
+    """Median seconds of ``prepare`` (with quality checks) and of ``preprocess`` alone,
+    alternated image by image so both see the same machine load."""
+    with_checks, without = [], []
+    images = [load_image(p, draft_size=clf.draft_size) for p in paths]
+    for image in images:
+        t0 = time.perf_counter()
+        clf.prepare(image)
+        t1 = time.perf_counter()
+        clf.preprocess(image)
+        t2 = time.perf_counter()
+        with_checks.append(t1 - t0)
+        without.append(t2 - t1)
+    return statistics.median(with_checks), statistics.median(without)
 
 
 def batch_throughput(clf: Classifier, paths: list[Path], arrays: np.ndarray, batch: int) -> tuple[float, float]:
@@ -132,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"onnxruntime intra-op threads (default: {default_threads()}, all usable cores)")
     parser.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto",
                         help="execution provider (default: auto)")
+    parser.add_argument("--quality-limits", type=Path, default=None,
+                        help="quality limits JSON to use when the model card has none, to measure "
+                             "what the checks cost (default: the card's own, if any)")
     parser.add_argument("--keras", type=Path, default=None,
                         help="the same model as .keras, for the Keras comparison (default: none)")
     args = parser.parse_args(argv)
@@ -142,6 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     clf = Classifier(args.model, provider=args.provider, threads=args.threads)
     open_s = time.perf_counter() - t0
+    if args.quality_limits is not None and clf.card.quality_limits is None:
+        import dataclasses
+        import json
+
+        from skindesk.core.quality import QualityLimits
+
+        limits = QualityLimits.from_dict(json.loads(args.quality_limits.read_text()))
+        clf.card = dataclasses.replace(clf.card, quality_limits=limits)
     paths = pick_images(args.images, args.count)
     for path in paths:  # into the OS cache: measure decoding, not the disk
         path.read_bytes()
@@ -158,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"per image end to end:        {ms(times['total'])}   (goal <= 15 ms)")
     for stage in ("load", "preprocess", "inference"):
         print(f"  {stage:<26} {ms(times[stage])}")
+    checked, plain = quality_cost(clf, paths)
+    gate = "with" if clf.card.ood_output else "without"
+    print(f"quality checks: prepare {checked * 1e3:.2f} ms vs preprocess {plain * 1e3:.2f} ms "
+          f"(median): +{(checked - plain) * 1e3:.2f} ms per image "
+          f"({'limits from the card' if clf.card.quality_limits else 'no limits: nothing checked'}); "
+          f"model {gate} a gate output")
 
     arrays = np.stack([clf.preprocess(load_image(p, draft_size=clf.draft_size)) for p in paths])
     inference, end_to_end = batch_throughput(clf, paths, arrays, args.batch)

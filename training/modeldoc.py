@@ -24,6 +24,37 @@ def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{100 * float(value):.1f} %"
 
 
+LEGACY_COMMIT = "cb5c9cc"  # the last commit with model 1.0's cached-feature pipeline
+
+
+def _reproduce_command(run_dir: Path) -> list[str]:
+    """The ``skindesk-train train`` command of the run: only the flags that differ from defaults."""
+    from .config import TrainConfig
+
+    config_file = run_dir / "config.json"
+    if config_file.exists():
+        config = TrainConfig.from_json(config_file.read_text(encoding="utf-8"))
+        default = TrainConfig(data=config.data, out=config.out)
+        command = ["skindesk-train train", f"--data {config.data}", f"--out {config.out}"]
+        for name, value in vars(config).items():
+            if name in ("data", "out", "resume", "stop_after_steps") or value == getattr(default, name):
+                continue
+            flag = name.replace("_", "-")
+            if isinstance(value, bool):
+                command.append(f"--{flag}" if value else f"--no-{flag}")
+            else:
+                command.append(f"--{flag} {value}")
+        return command
+    args = json.loads((run_dir / "run_args.json").read_text()) if (run_dir / "run_args.json").exists() else {}
+    command = [f"git checkout {LEGACY_COMMIT} && skindesk-train train --arch mobilenetv2",
+               f"--data {args.get('data', '../shared/data/dermoscopy')}",
+               f"--weights {args.get('weights')}", f"--out {args.get('out', 'runs/ship')}"]
+    for option in ("cut_layer", "fine_tune_epochs", "head_epochs", "views", "learning_rate", "seed"):
+        if args.get(option) is not None:
+            command.append(f"--{option.replace('_', '-')} {args[option]}")
+    return command
+
+
 def _training_time(log: Path) -> str:
     if not log.exists():
         return "not recorded"
@@ -64,13 +95,7 @@ def write_model_doc(run_dir: Path, out: Path, notes: str = "") -> Path:
               f"({card['ood']['chosen_on']}).",
               f"- Training time on this machine (2 CPU cores, shared): {_training_time(run_dir / 'train.log')}.",
               f"- Licence: {card['licence']}", ""]
-    args = json.loads((run_dir / "run_args.json").read_text()) if (run_dir / "run_args.json").exists() else {}
-    command = ["skindesk-train train --arch mobilenetv2",
-               f"--data {args.get('data', '../shared/data/dermoscopy')}",
-               f"--weights {args.get('weights')}", f"--out {args.get('out', 'runs/ship')}"]
-    for option in ("cut_layer", "fine_tune_epochs", "head_epochs", "views", "learning_rate", "seed"):
-        if args.get(option) is not None:
-            command.append(f"--{option.replace('_', '-')} {args[option]}")
+    command = _reproduce_command(run_dir)
     lines += ["Reproduce (then copy `RUN/model.onnx` to `resources/models/skindesk.onnx`):", "",
               "```bash", " ".join(command), "```", ""]
     metrics = card["metrics"]

@@ -10,6 +10,11 @@
   that returns ``probabilities`` (to float32 precision, about 1e-5: keep test values away
   from thresholds) for any image (its OOD score is -5, or +5 when
   ``out_of_distribution``; the test card's OOD threshold is 0).
+- ``gate_card(levels=..., quality=True)``: a test card with the image gate's validated levels
+  (threshold 0 is "standard", the default; the fixed models score -5 in distribution) and the
+  training pool's quality limits (``tests/data/pool_quality_limits.json``), as model 2.0 has.
+- ``dermoscopy_images``: the six real dermoscopy images of ``tests/data/dermoscopy``.
+- ``dark_photo``: one of them, underexposed (a JPEG the quality check calls too dark).
 - ``image_folder(count=3, ext=".jpg", size=(64, 48), subfolder=None)``: a folder of distinct
   real images; returns its path (``subfolder`` adds a nested folder with one more image).
 - ``sharpness_column``: the results schema with one more column (``sharpness``; its
@@ -74,6 +79,50 @@ def fixed_probabilities_model(make_test_model: Callable[..., Path]) -> Callable[
         return make_test_model(card, weights=np.zeros((3, len(p)), np.float32), bias=bias, name=name)
 
     return make
+
+
+DATA = Path(__file__).parent / "data"
+GATE_LEVELS = {"lenient": 2.0, "standard": 0.0, "strict": -6.0}  # -6 flags the fixed models' -5
+
+
+@pytest.fixture
+def gate_card() -> Callable[..., dict]:
+    """Factory: a test card with gate levels and quality limits (see the module docstring)."""
+    import json
+
+    def make(levels: dict[str, float] | None = GATE_LEVELS, quality: bool = True) -> dict:
+        card = testmodels.test_card()
+        card["ood"] = {"score": "test energy score (higher: less like dermoscopy)",
+                       "threshold": 0.0}
+        if levels:
+            card["ood"]["levels"] = dict(levels)
+            card["ood"]["level_false_flag_rates"] = {"lenient": 0.002, "standard": 0.005,
+                                                     "strict": 0.02}
+            card["ood"]["figures"] = {"levels_test_false_flags": {
+                "lenient": 0.003, "standard": 0.006, "strict": 0.025}}
+        if quality:
+            card["quality"] = json.loads((DATA / "pool_quality_limits.json").read_text())
+        return card
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def dermoscopy_images() -> list[Path]:
+    """The six real dermoscopy images in tests/data/dermoscopy."""
+    return sorted((DATA / "dermoscopy").glob("*.jpg"))
+
+
+@pytest.fixture
+def dark_photo(tmp_path: Path, dermoscopy_images: list[Path]) -> Path:
+    """A real dermoscopy image underexposed to 15 % of its brightness, saved as JPEG."""
+    from PIL import ImageEnhance
+
+    path = tmp_path / "dark" / "dark.jpg"
+    path.parent.mkdir()
+    image = Image.open(dermoscopy_images[2]).convert("RGB").resize((800, 600))
+    ImageEnhance.Brightness(image).enhance(0.15).save(path, quality=92)
+    return path
 
 
 @pytest.fixture

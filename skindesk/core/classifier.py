@@ -154,8 +154,11 @@ class Classifier:
 
     def set_gate_strictness(self, level: str | None) -> None:
         """Use one of the card's validated image-gate levels (None: the card's default)."""
+        if level is not None and not self.card.ood_levels:
+            raise ValueError(f"image-gate strictness {level!r}: this model has no validated "
+                             "image-gate levels; leave the strictness at the model's default")
         if level is not None and level not in self.card.ood_levels:
-            offered = ", ".join(self.card.ood_levels) or "none"
+            offered = ", ".join(self.card.ood_levels)
             raise ValueError(f"image-gate strictness {level!r} is not validated for this model "
                              f"(offered: {offered})")
         self.gate_strictness = level

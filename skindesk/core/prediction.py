@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .assessment import Assessment, assessment_of
 from .formatting import percent
 from .modelcard import ClassInfo, ModelCard
 from .quality import QualityIssue
-from .wording import alert_phrase
-
-NOT_DERMOSCOPY = "This does not look like a dermoscopic image of a skin lesion"
+from .wording import NOT_ASSESSED_ADVICE, NOT_DERMOSCOPY, alert_phrase
 
 __all__ = [
     "NOT_DERMOSCOPY",
@@ -71,20 +70,20 @@ class Prediction:
         return not self.out_of_distribution and not self.quality
 
     @property
+    def assessment(self) -> Assessment:
+        """The status every output shows and, when not assessed, every reason (gate first)."""
+        return assessment_of(self.out_of_distribution, [q.code for q in self.quality],
+                             bool(self.alerts))
+
+    @property
     def not_assessed_reason(self) -> str:
         """Why the image was not assessed, as the banner says it ('' when it was)."""
-        if self.out_of_distribution:
-            return NOT_DERMOSCOPY
-        if self.quality:
-            return self.quality[0].message
-        return ""
+        return self.assessment.reason
 
     @property
     def status(self) -> str:
         """'not assessed', 'review advised' or 'no alert': the one status every output shows."""
-        if not self.assessed:
-            return "not assessed"
-        return "review advised" if self.alerts else "no alert"
+        return self.assessment.status
 
     @property
     def review_advised(self) -> bool:
@@ -126,10 +125,7 @@ class Prediction:
         top = self.top_class
         parts: list[str] = []
         if not self.assessed:
-            reasons = [self.not_assessed_reason] + [q.message for q in self.quality
-                                                    if q.message != self.not_assessed_reason]
-            return ("Not assessed: " + "; ".join(reasons) + ". No alert is raised from it; "
-                    "take a new dermoscopic image.")
+            return "Not assessed: " + "; ".join(self.assessment.reasons) + ". " + NOT_ASSESSED_ADVICE
         if self.alerts:
             parts.append("Review advised: " + "; ".join(a.sentence() for a in self.alerts) + ".")
         most_likely = f"Most likely: {top.display_name.lower()} {percent(self.top_probability)}"

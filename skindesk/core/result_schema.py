@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .assessment import Assessment, assessment_of, reason_text
 from .formatting import percent
 from .wording import ALERT_SEPARATOR, alert_phrase
 
@@ -88,6 +89,7 @@ class ResultRow:
     uncertain: bool | None = None
     out_of_distribution: bool | None = None
     ood_score: float | None = None
+    quality: tuple[str, ...] = ()  # quality codes (``skindesk.core.quality.REASONS``)
     operating_point: str = ""
     model: str = ""
     model_version: str = ""
@@ -96,6 +98,12 @@ class ResultRow:
     @property
     def ok(self) -> bool:
         return not self.error
+
+    @property
+    def assessment(self) -> Assessment:
+        """'not assessed' (and why), 'review advised' or 'no alert'; empty for an error row."""
+        return assessment_of(self.out_of_distribution, self.quality, self.review_advised,
+                             classified=self.ok and bool(self.top_class))
 
     @property
     def alert_text(self) -> str:
@@ -159,6 +167,11 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _parse_codes(text: str) -> tuple[str, ...]:
+    """Quality codes from a cell: 'too_dark; blurred' → ('too_dark', 'blurred')."""
+    return tuple(part.strip() for part in text.split(ALERT_SEPARATOR.strip()) if part.strip())
+
+
 @dataclass(frozen=True)
 class Column:
     """One results column (see the module docstring)."""
@@ -191,8 +204,15 @@ HEAD = (
            parse_alerts, "Alerts", lambda v: ALERT_SEPARATOR.join(a.text for a in v),
            lambda v: [a.to_json() for a in v], ("alert",)),
     _bool_column("uncertain", "Uncertain"),
-    _bool_column("out_of_distribution", "Unfamiliar image", ("ood", "out_of_dist")),
+    _bool_column("out_of_distribution", None, ("ood", "out_of_dist", "not_dermoscopy")),
     Column("ood_score", "ood_score", _float_cell(4), _parse_float),
+    # Quality codes ('too_dark; blurred'; '' when fine); people read their sentences.
+    Column("quality", "quality", ALERT_SEPARATOR.join, _parse_codes, None,
+           lambda v: ALERT_SEPARATOR.join(reason_text(c) for c in v), list,
+           ("quality_issues", "image_quality")),
+    # Derived from the columns before it (read back, it is recomputed, never trusted).
+    Column("status", "assessment", lambda a: a.status, str.strip, "Status", lambda a: a.text,
+           lambda a: a.status or None, ("assessment",)),
 )
 TAIL = (
     Column("operating_point", "operating_point"),

@@ -5,9 +5,12 @@ columns are defined once, in ``skindesk.core.result_schema``: ``file``, ``top_cl
 ``top_probability``, ``malignant`` (true when the top class is malignant or pre-malignant),
 ``review_advised`` (true when any malignant or pre-malignant class reached its validated alert
 threshold, even under a benign top class), ``alerts`` (e.g. ``melanoma 24 % ≥ alert threshold
-9 %``, several joined by ``"; "``), ``uncertain``, ``out_of_distribution``, ``ood_score``, one
-column per class with its probability (the class name is the header), ``operating_point``,
-``model``, ``model_version``, ``error``. Booleans are ``true``/``false``;
+9 %``, several joined by ``"; "``), ``uncertain``, ``out_of_distribution`` (the image gate's
+verdict: not a dermoscopic image of a skin lesion), ``ood_score``, ``quality`` (the quality
+codes, e.g. ``too_dark``, joined by ``"; "``; empty when fine), ``status`` (``not assessed``,
+``review advised`` or ``no alert``), one column per class with its probability (the class name
+is the header), ``operating_point``, ``model``, ``model_version``, ``error``. Booleans are
+``true``/``false``;
 empty cells mean "not applicable" (a file that could not be read). The CSV writer flushes every
 row and fsyncs periodically, so a kill at file N leaves N-1 complete rows; ``open_results_csv``
 never replaces an existing file unless asked to, and on resume repairs a partially written tail.
@@ -105,6 +108,7 @@ def row_from_prediction(path: str, prediction: Prediction, model: ModelInfo) -> 
         uncertain=prediction.uncertain,
         out_of_distribution=prediction.out_of_distribution,
         ood_score=prediction.ood_score,
+        quality=tuple(q.code for q in prediction.quality),
         operating_point=prediction.operating_point or model.operating_point,
         model=model.name,
         model_version=model.version,
@@ -264,6 +268,13 @@ def read_results_csv(path: str | Path, class_names: Sequence[str] | None = None)
             class_names = schema.class_names_in(header)
         expected = columns_for(class_names)
         if header != expected:
+            missing = [name for name in expected if name not in header]
+            if missing and header and all(name in expected for name in header):
+                raise ResultsFileError(
+                    f"{path}: was written by an earlier SkinDesk (no {', '.join(missing)} "
+                    "column); continuing it would mix two formats. Choose another output file "
+                    "or --overwrite it"
+                )
             if list(header[: len(head)]) == head and len(header) > len(head):
                 raise ResultsFileError(
                     f"{path}: was written for a model with other classes "
@@ -376,6 +387,7 @@ class ResultCounts:
     malignant: int = 0
     uncertain: int = 0
     out_of_distribution: int = 0
+    not_assessed: int = 0
     errors: int = 0
 
     def add(self, row: ResultRow) -> None:
@@ -389,13 +401,14 @@ class ResultCounts:
         self.malignant += bool(row.malignant)
         self.uncertain += bool(row.uncertain)
         self.out_of_distribution += bool(row.out_of_distribution)
+        self.not_assessed += not row.assessment.assessed
 
     def describe(self, class_order: Sequence[str] = ()) -> str:
         """Two plain lines: flags, then top classes."""
         flags = (
             f"{self.total} files: {self.classified} classified, {self.errors} could not be read; "
             f"review advised {self.review_advised}, malignant top class {self.malignant}, "
-            f"uncertain {self.uncertain}, out of distribution {self.out_of_distribution}"
+            f"uncertain {self.uncertain}, not assessed {self.not_assessed}"
         )
         order = [c for c in class_order if self.per_class.get(c)] + sorted(
             c for c in self.per_class if c not in class_order
@@ -446,25 +459,23 @@ class TableRenderer:
         title = "TOP CLASS" if self.top_k == 1 else f"TOP {self.top_k} CLASSES"
         return (
             f"{'FILE'.ljust(self.file_width)}  {title.ljust(self.classes_width)}  "
-            f"{'REVIEW':6}  {'FLAGS':21}  ALERTS / ERROR"
+            f"{'REVIEW':6}  {'FLAGS':21}  STATUS / ALERTS / ERROR"
         )
 
     def line(self, row: ResultRow) -> str:
         if row.error:
             return f"{self._file(row.file)}  {'-'.ljust(self.classes_width)}  {'-':6}  {'-':21}  " \
                    f"ERROR: {row.error}"
+        assessment = row.assessment
+        if not assessment.assessed:  # its probabilities are in CSV and JSON, not on screen
+            return (f"{self._file(row.file)}  {'-'.ljust(self.classes_width)}  {'-':6}  "
+                    f"{'-':21}  {assessment.text}")
         classes = ", ".join(f"{c} {percent(p)}" for c, p in row.top_k(self.top_k))
-        flags = [
-            name
-            for name, on in (
-                ("malignant", row.malignant),
-                ("uncertain", row.uncertain),
-                ("OOD", row.out_of_distribution),
-            )
-            if on
-        ]
+        flags = [name for name, on in (("malignant", row.malignant), ("uncertain", row.uncertain))
+                 if on]
         review = "YES" if row.review_advised else "no"
+        status = f"{assessment.status}: {row.alert_text}" if row.alerts else assessment.status
         return (
             f"{self._file(row.file)}  {classes.ljust(self.classes_width)}  {review:6}  "
-            f"{','.join(flags) or '-':21}  {row.alert_text}"
+            f"{','.join(flags) or '-':21}  {status}"
         )

@@ -63,7 +63,7 @@ def test_without_the_extension_the_column_is_absent() -> None:
     assert "sharpness" not in columns_for(CLASSES)
     assert [c.label for c in SCHEMA.table_columns()] == [
         "File", "Top class", "Probability", "Malignant", "Review advised", "Alerts", "Uncertain",
-        "Unfamiliar image", "Error"]
+        "Status", "Error"]
 
 
 def test_alerts_read_in_words_also_from_older_files() -> None:

@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_summary(subparsers)
     _add_train(subparsers)
     _add_seed(subparsers)
-    for name in ("training.evaluate", "training.export", "training.quantize", "training.modeldoc"):
+    for name in ("training.evaluate", "training.export", "training.quantize", "training.modeldoc",
+                 "training.gatecheck"):
         module = _optional(name)
         if module is not None and hasattr(module, "add_parser"):
             module.add_parser(subparsers)

@@ -20,7 +20,7 @@ from typing import Any
 from ..cases.location import ENV_VARIABLE, default_store_dir
 from ..cases.vocab import DECISIONS, SEXES, SITES, parse_date
 from ..core.errors import ImageLoadError
-from .options import add_model_options, model_path
+from .options import add_model_options, open_classifier
 
 __all__ = ["add_parser", "run"]
 
@@ -161,9 +161,8 @@ def run(args: argparse.Namespace) -> int:
 def _add(store: Any, args: argparse.Namespace) -> int:
     from ..cases.attach import result_from_prediction
     from ..cases.images import read_incoming
-    from ..core.classifier import Classifier
 
-    classifier = Classifier(model_path(args), provider=args.provider, sensitivity=args.sensitivity)
+    classifier = open_classifier(args)
     failed = 0
     for path in args.images:
         try:

@@ -22,7 +22,7 @@ from ..core.batch import DEFAULT_BATCH_SIZE, Progress, classify_files, default_w
 from ..core.atomic import write_text_atomically
 from ..core.errors import SkinDeskError
 from ..core.formatting import duration, percent
-from .options import add_model_options, model_path
+from .options import add_model_options, open_classifier
 from ..core.results import (
     CsvResultWriter,
     ModelInfo,
@@ -204,13 +204,7 @@ def run(args: argparse.Namespace) -> int:
         return _error(f"{output} already exists; use --overwrite to replace it or choose another file")
 
     try:
-        model_file = model_path(args)
-    except SkinDeskError as error:
-        return _error(str(error))
-    try:
-        from ..core.classifier import Classifier
-
-        classifier = Classifier(model_file, provider=args.provider, sensitivity=args.sensitivity)
+        classifier = open_classifier(args)
     except (SkinDeskError, ValueError) as error:
         return _error(str(error))
     if classifier.provider_note and args.provider == "cuda":

@@ -3,8 +3,10 @@
 It opens the model exactly as ``classify`` and the app do (integrity check, card validation, an
 onnxruntime session), then prints the card (name, version, classes, input, preprocessing,
 training data, metrics, calibration, licence, intended use), the file's sha256 and the recorded
-content sha256, the provider in use with the reason when CUDA was asked for and not obtained, and
-the validated alert operating points (or the plain statement that the model has none).
+content sha256, the provider in use with the reason when CUDA was asked for and not obtained, the
+image gate (its score, the validated strictness levels with their false-flag rates, the default)
+and the quality limits in words, and the validated alert operating points (or the plain statement
+that the model has none).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..core.assessment import gate_levels, gate_score_text, quality_limit_lines
 from ..core.card_text import flatten
 from ..core.errors import SkinDeskError
 from ..core.formatting import percent
@@ -35,8 +38,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="show the model card, integrity and execution provider",
         description=(
             "Show the model card (classes, input, preprocessing, training data, metrics, "
-            "licence, intended use), the file's sha256, the execution provider really in use "
-            "and the validated alert operating points."
+            "licence, intended use), the file's sha256, the execution provider really in use, "
+            "the image gate's validated strictness levels, the quality limits and the validated "
+            "alert operating points."
         ),
     )
     add_model_options(parser, sensitivity=False)
@@ -75,6 +79,16 @@ def describe(model_path: str | Path, provider: str = "auto") -> dict[str, Any]:
         "operating_points": points,
         "flagged_without_operating_points": [n for n in flagged if n not in points],
         "available_sensitivities": list(card.available_sensitivities()),
+        "gate": {
+            "score": gate_score_text(card),
+            "threshold": card.ood_threshold,
+            "levels": [{"name": lv.name, "threshold": lv.threshold, "default": lv.default,
+                        "validation_false_flag_rate": lv.false_flag_rate,
+                        "test_false_flag_rate": lv.test_false_flag_rate, "label": lv.label}
+                       for lv in gate_levels(card)],
+        },
+        "quality_limits": [{"reason": reason, "when": when}
+                           for reason, when in quality_limit_lines(card.quality_limits)],
         "card": dict(card.raw),
     }
 
@@ -152,6 +166,36 @@ def _operating_point_lines(info: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _gate_lines(info: Mapping[str, Any]) -> list[str]:
+    """The image gate and the quality checks: when an image is 'not assessed'."""
+    gate = info["gate"]
+    lines = ["Image gate and quality checks (an image they reject is 'not assessed': no alert)"]
+    if gate["threshold"] is None:
+        lines += _wrap("image gate", "none: this model cannot tell a dermoscopic image from "
+                       "anything else")
+    else:
+        lines += _wrap("gate score", f"{gate['score']}; not assessed at or above "
+                       f"{gate['threshold']:g}")
+        if gate["levels"]:
+            lines.append("  strictness levels (--gate-strictness, or Settings in the app; * the "
+                         "default): share of")
+            lines.append("  real dermoscopic images each wrongly flags, on validation / test")
+        for level in gate["levels"]:
+            lines.append(f"  {'*' if level['default'] else ' '} {level['name']:<13}threshold "
+                         f"{level['threshold']:<9g}{_pct(level['validation_false_flag_rate'])} / "
+                         f"{_pct(level['test_false_flag_rate'])}")
+        if not gate["levels"]:
+            lines += _wrap("", "no validated strictness levels: the threshold is fixed")
+    if not info["quality_limits"]:
+        lines += _wrap("quality", "no quality limits in this model card: image quality is not "
+                       "checked")
+    if info["quality_limits"]:
+        lines.append("  quality checks: not assessed when")
+    for limit in info["quality_limits"]:
+        lines += _wrap(limit["reason"], limit["when"])
+    return lines
+
+
 def format_text(info: Mapping[str, Any]) -> str:
     """The human-readable ``info`` report."""
     card = info["card"]
@@ -188,11 +232,6 @@ def format_text(info: Mapping[str, Any]) -> str:
     )
     uncertainty = (card.get("uncertainty") or {}).get("top_probability_threshold", 0.5)
     lines += _wrap("uncertain", f"when the top probability is below {_pct(uncertainty)}")
-    ood = card.get("ood") or {}
-    if ood.get("threshold") is not None:
-        lines += _wrap(
-            "unusual images", f"{ood.get('score', 'score')} at or above {ood['threshold']:g}"
-        )
     lines.append("")
     lines.append(f"Classes ({len(card.get('classes', []))}, in output order)")
     for index, entry in enumerate(card.get("classes", []), 1):
@@ -209,6 +248,8 @@ def format_text(info: Mapping[str, Any]) -> str:
     lines.append("Calibration")
     for key, value in flatten(card.get("calibration") or {}) or [("", "none recorded")]:
         lines += _wrap(key, value)
+    lines.append("")
+    lines += _gate_lines(info)
     lines.append("")
     lines += _operating_point_lines(info)
     lines.append("")

@@ -1,4 +1,5 @@
-"""Command-line options shared by the verbs that run a model (--model, --provider, --sensitivity)."""
+"""Command-line options shared by the verbs that run a model (--model, --provider, --sensitivity,
+--gate-strictness)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from ..core.classifier import PROVIDER_CHOICES
 from ..core.errors import SkinDeskError
 from ..paths import default_model_path
 
-__all__ = ["add_model_options", "sensitivity_value", "model_path"]
+__all__ = ["GATE_STRICTNESS_CHOICES", "add_model_options", "sensitivity_value", "model_path",
+           "open_classifier"]
+
+GATE_STRICTNESS_CHOICES = ("lenient", "standard", "strict")
 
 
 def sensitivity_value(text: str) -> float:
@@ -47,6 +51,12 @@ def add_model_options(parser: Any, *, sensitivity: bool = True) -> None:
             "validated, e.g. 0.9 (default: the card's defaults, 90%% for melanoma, 85%% for "
             "the others)",
         )
+        parser.add_argument(
+            "--gate-strictness", choices=GATE_STRICTNESS_CHOICES, default=None,
+            help="how readily an image is judged not a dermoscopic image of a skin lesion and "
+            "left unassessed: one of the levels the model card validated (default: the card's "
+            "default level; see `skindesk info`)",
+        )
 
 
 def model_path(args: argparse.Namespace) -> Path:
@@ -57,3 +67,13 @@ def model_path(args: argparse.Namespace) -> Path:
     if not path.exists():
         raise SkinDeskError(f"no model installed at {path}; pass --model FILE")
     return path
+
+
+def open_classifier(args: argparse.Namespace) -> Any:
+    """The ``Classifier`` the options ask for (``ModelError`` or ``ValueError`` naming the
+    problem: a missing model, a sensitivity or gate strictness the card does not offer)."""
+    from ..core.classifier import Classifier
+
+    return Classifier(model_path(args), provider=args.provider,
+                      sensitivity=getattr(args, "sensitivity", None),
+                      gate_strictness=getattr(args, "gate_strictness", None))

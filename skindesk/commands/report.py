@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .options import add_model_options, model_path
+from .options import add_model_options, open_classifier
 
 __all__ = ["add_parser", "run"]
 
@@ -134,7 +134,6 @@ def _batch(args: argparse.Namespace, output: Path) -> int:
 
 
 def _single(args: argparse.Namespace, output: Path) -> int:
-    from ..core.classifier import Classifier
     from ..core.imaging import load_display_image, load_image
     from ..report.content import PatientFields, ReportError, build_report
     from ..core.heatmap import heatmap_caption, render_prediction_heatmap
@@ -147,7 +146,7 @@ def _single(args: argparse.Namespace, output: Path) -> int:
     if not patient.patient_id:
         raise ReportError("--patient-id is required for a single-image report")
     image_path = Path(args.image)
-    classifier = Classifier(model_path(args), provider=args.provider, sensitivity=args.sensitivity)
+    classifier = open_classifier(args)
     image = load_image(image_path, draft_size=classifier.draft_size)
     prediction = classifier.predict_image(image, str(image_path))
     picture = load_display_image(image_path)  # the pixels the app shows

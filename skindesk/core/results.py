@@ -378,7 +378,7 @@ def _check_same_model(path: Path, rows: Sequence[ResultRow], model: ModelInfo) -
 # -- summaries and renderers ----------------------------------------------------------
 @dataclass
 class ResultCounts:
-    """Counts per top class and per flag."""
+    """Counts per top class and per flag; a not-assessed image counts only as not assessed."""
 
     total: int = 0
     classified: int = 0
@@ -396,12 +396,14 @@ class ResultCounts:
             self.errors += 1
             return
         self.classified += 1
+        self.out_of_distribution += bool(row.out_of_distribution)
+        if not row.assessment.assessed:  # its top class means nothing: counted apart
+            self.not_assessed += 1
+            return
         self.per_class[row.top_class] += 1
         self.review_advised += bool(row.review_advised)
         self.malignant += bool(row.malignant)
         self.uncertain += bool(row.uncertain)
-        self.out_of_distribution += bool(row.out_of_distribution)
-        self.not_assessed += not row.assessment.assessed
 
     def describe(self, class_order: Sequence[str] = ()) -> str:
         """Two plain lines: flags, then top classes."""
@@ -414,7 +416,7 @@ class ResultCounts:
             c for c in self.per_class if c not in class_order
         )
         classes = ", ".join(f"{c} {self.per_class[c]}" for c in order) or "none"
-        return f"{flags}\nTop classes: {classes}"
+        return f"{flags}\nTop classes (assessed images): {classes}"
 
 
 def count_rows(rows: Iterable[ResultRow]) -> ResultCounts:

@@ -47,7 +47,7 @@ def _row(name: str, top: str = "nevus", review: bool = False) -> ResultRow:
         review_advised=review,
         alerts=(AlertMark.of("melanoma", "Melanoma", 0.25, 0.12),) if review else (),
         uncertain=False,
-        out_of_distribution=True,
+        out_of_distribution=False,
         ood_score=-1.5,
         operating_point=MODEL.operating_point,
         model=MODEL.name,
@@ -194,7 +194,7 @@ def test_counts_json_and_table_for_error_rows():
     counts = count_rows(rows)
     assert (counts.total, counts.classified, counts.errors) == (3, 2, 1)
     assert counts.per_class == {"nevus": 1, "melanoma": 1}
-    assert (counts.review_advised, counts.malignant, counts.out_of_distribution) == (1, 1, 2)
+    assert (counts.review_advised, counts.malignant, counts.out_of_distribution) == (1, 1, 0)
     assert "review advised 1" in counts.describe(CLASSES)
     as_json = row_to_json(rows[2])
     assert as_json["error"] == "empty file (0 bytes)" and as_json["review_advised"] is None

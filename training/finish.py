@@ -54,6 +54,41 @@ LICENCE = (
 )
 
 
+PRIOR_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0)
+MAX_VALIDATION_ECE = 0.03
+
+
+def prior_correction(run: FineTuneRun, logits: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """Logit adjustment toward balanced classes (Menon et al., ICLR 2021), chosen on validation.
+
+    ``logits - tau * log(training prior)``: tau from ``PRIOR_TAUS``, the one with the best
+    validation balanced accuracy whose validation ECE after temperature scaling stays within
+    ``MAX_VALIDATION_ECE`` (tau 0, no change, when none does). The bias is written into the head,
+    so the exported graph, its class activation maps and every threshold chosen after include it.
+    """
+    train = run.pool.labels("train")
+    prior = np.bincount(train, minlength=len(run.pool.class_names)) / len(train)
+    log_prior = np.log(np.maximum(prior, 1e-6))
+    rows = []
+    for tau in PRIOR_TAUS:
+        adjusted = logits - tau * log_prior
+        temperature = M.fit_temperature(adjusted, labels)
+        ece = M.expected_calibration_error(labels, M.apply_temperature(adjusted, temperature))
+        bma = M.classification_report(labels, M.apply_temperature(adjusted, temperature),
+                                      run.pool.class_names)["balanced_accuracy"]
+        rows.append({"tau": tau, "validation_balanced_accuracy": bma, "validation_ece": ece})
+    allowed = [r for r in rows if r["validation_ece"] <= MAX_VALIDATION_ECE] or rows[:1]
+    best = max(allowed, key=lambda r: r["validation_balanced_accuracy"])
+    bias = (-best["tau"] * log_prior).astype(np.float32)
+    kernel, head_bias = run.nets.head.get_weights()
+    run.nets.head.set_weights([kernel, head_bias + bias])
+    run.log(f"prior correction tau {best['tau']}: " + "; ".join(
+        f"tau {r['tau']} balanced accuracy {r['validation_balanced_accuracy']:.3f} ECE "
+        f"{r['validation_ece']:.3f}" for r in rows))
+    return {"tau": best["tau"], "candidates": rows, "bias": bias,
+            "chosen_on": f"validation: best balanced accuracy with ECE <= {MAX_VALIDATION_ECE}"}
+
+
 def _features_model(run: FineTuneRun) -> Any:
     keras = run.keras
     pooled = keras.layers.GlobalAveragePooling2D(name="features")(run.nets.base.output)
@@ -311,10 +346,13 @@ def finish(run: FineTuneRun) -> Path:
     names = run.pool.class_names
     y_val = run.pool.labels("validation")
     val_logits = {v: _predict(run.nets.model, x) for v, x in run.val_x.items()}
-    logits = np.concatenate(list(val_logits.values()))
     labels = np.tile(y_val, len(val_logits))
+    correction = prior_correction(run, np.concatenate(list(val_logits.values())), labels)
+    val_logits = {v: l + correction["bias"] for v, l in val_logits.items()}
+    logits = np.concatenate(list(val_logits.values()))
     temperature = M.fit_temperature(logits, labels)
     calibration = {"method": "temperature", "temperature": temperature,
+                   "prior_correction": {k: v for k, v in correction.items() if k != "bias"},
                    "fitted_on": "validation (original + rescaled views)",
                    "validation_ece_before": M.expected_calibration_error(labels, M.apply_temperature(logits, 1.0)),
                    "validation_ece_after": M.expected_calibration_error(labels, M.apply_temperature(logits, temperature))}

@@ -4,7 +4,8 @@
 ``QThread`` so the window never freezes. Every row is written to a results CSV as it arrives
 (the file the caller names, or an autosaved one per run), so a crash loses nothing and "Continue
 previous run" finishes the last run where it stopped. The table is sortable and filterable by
-top class and by flag (review advised, malignant, uncertain, out of distribution, error); its
+top class and by flag (review advised, malignant, uncertain, not assessed, error), with the
+counts of review advised and not assessed beside it; its
 columns are the results schema's (``skindesk.core.result_schema``), sized to their content, with
 file names elided in the middle (the full path in the tooltip). Double-clicking a row emits
 ``open_image(path)``. Cancel stops within a second and keeps the rows. "Export CSV…" and
@@ -182,11 +183,17 @@ class BatchWindow(QWidget):
         self.flag_filter.currentIndexChanged.connect(self._apply_filters)
         self.review_label = QLabel("Review advised: 0")
         self.review_label.setStyleSheet(f"color: {palette.MALIGNANT}; font-weight: bold;")
+        self.not_assessed_label = QLabel("Not assessed: 0")
+        self.not_assessed_label.setObjectName("notAssessedCount")
+        self.not_assessed_label.setToolTip("Images the image gate or a quality check set aside: "
+                                           "no result, no alert; take new dermoscopic images")
+        self.not_assessed_label.setStyleSheet(f"color: {palette.WARNING_TEXT}; font-weight: bold;")
         filters.addWidget(QLabel("Show:"))
         filters.addWidget(self.class_filter)
         filters.addWidget(self.flag_filter)
         filters.addStretch(1)
         filters.addWidget(self.review_label)
+        filters.addWidget(self.not_assessed_label)
         layout.addLayout(filters)
         self.operating_point_label = QLabel("")
         self.operating_point_label.setWordWrap(True)
@@ -345,6 +352,7 @@ class BatchWindow(QWidget):
         for row in rows:
             self.counts.add(row)
         self.review_label.setText(f"Review advised: {self.counts.review_advised}")
+        self.not_assessed_label.setText(f"Not assessed: {self.counts.not_assessed}")
 
     @Slot(object)
     def _show_progress(self, progress: Progress) -> None:

@@ -3,7 +3,9 @@ and the Settings dialog.
 
 Settings offers only operating points the model card validated (its ``available_sensitivities``,
 or the card's own per-class defaults), each shown with its thresholds and validated figures; a
-model without operating points gets a plain statement instead of a chooser. It also holds the
+model without operating points gets a plain statement instead of a chooser. The image gate's
+strictness is offered the same way: only the levels the card validated, each with its validated
+false-flag rate; disabled, with the reason, for a model without levels. It also holds the
 execution-provider preference (auto, CUDA, CPU).
 """
 
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from skindesk import __version__ as skindesk_version
+from skindesk.core.assessment import gate_levels
 from skindesk.core.card_text import card_sections, flatten
 from skindesk.core.class_rows import card_thresholds
 from skindesk.core.formatting import percent, percent_range
@@ -99,8 +102,16 @@ def operating_point_table(card: ModelCard, sensitivity: float | None) -> str:
     return "<table cellspacing='0' cellpadding='3' border='1'>" + "".join(rows) + "</table>"
 
 
+GATE_NOTE = (
+    "A stricter image gate leaves more images unassessed: fewer wrong or unfamiliar images get a "
+    "result, and more real dermoscopic images are set aside (the rate shown). Only levels "
+    "validated in the model card are offered."
+)
+
+
 class SettingsDialog(QDialog):
-    """Operating point and execution provider; read the choices after ``exec()``."""
+    """Operating point, image-gate strictness and execution provider; read the choices after
+    ``exec()``."""
 
     def __init__(
         self,
@@ -108,6 +119,7 @@ class SettingsDialog(QDialog):
         sensitivity: float | None,
         provider: str,
         parent: QWidget | None = None,
+        gate_strictness: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("SkinDesk settings")
@@ -142,6 +154,9 @@ class SettingsDialog(QDialog):
         self.operating_combo.currentIndexChanged.connect(self._show_details)
         form.addRow("Alert &operating point:", self.operating_combo)
         form.addRow("", self.operating_details)
+        self.gate_combo, self.gate_note = self._gate_chooser(card, gate_strictness)
+        form.addRow("&Image gate strictness:", self.gate_combo)
+        form.addRow("", self.gate_note)
         self.provider_combo = QComboBox()
         self.provider_combo.setObjectName("providerCombo")
         self.provider_combo.setAccessibleName("Execution provider")
@@ -161,7 +176,40 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self._show_details()
-        self.resize(640, 380)
+        self.resize(680, 460)
+
+    @staticmethod
+    def _gate_chooser(card: ModelCard | None, chosen: str | None) -> tuple[QComboBox, QLabel]:
+        """The strictness combo (data: a level name, None for the card's default) and its note."""
+        combo = QComboBox()
+        combo.setObjectName("gateStrictnessCombo")
+        combo.setAccessibleName("Image gate strictness")
+        note = QLabel(GATE_NOTE)
+        note.setObjectName("gateStrictnessNote")
+        note.setWordWrap(True)
+        levels = gate_levels(card) if card is not None else []
+        for level in levels:
+            combo.addItem(level.label, None if level.default else level.name)
+            if level.name == chosen:
+                combo.setCurrentIndex(combo.count() - 1)
+        if levels and chosen is None:
+            combo.setCurrentIndex(max(0, next((i for i, lv in enumerate(levels) if lv.default), 0)))
+        if not levels:
+            combo.addItem("Fixed: no validated levels" if card is not None else "No model loaded",
+                          None)
+            combo.setEnabled(False)
+            note.setText(
+                "Open a model to choose its image-gate strictness." if card is None else
+                "This model has no image gate: it cannot tell a dermoscopic image from anything "
+                "else." if card.ood_threshold is None else
+                "This model's card validates no strictness levels for its image gate, so its "
+                "threshold is fixed; a newer model brings its own levels.")
+        return combo, note
+
+    def gate_strictness(self) -> str | None:
+        """The chosen image-gate level, or None for the card's default."""
+        data = self.gate_combo.currentData()
+        return None if data is None else str(data)
 
     def _show_details(self) -> None:
         if self.card is None:

@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.model_error = ""
         self.model_path = resolve_model_path(model_path, self.settings)
         self.sensitivity: float | None = self.settings.sensitivity()
+        self.gate_strictness: str | None = self.settings.gate_strictness()
         self.entries: dict[str, ImageEntry] = {}
         self.pending: list[str] = []
         self.batch_windows: list[QWidget] = []
@@ -328,6 +329,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText("Loading model…")
         self.model_label.setToolTip(str(self.model_path))
         model_path, provider, sensitivity = self.model_path, self.settings.provider(), self.sensitivity
+        strictness = self.gate_strictness
 
         def build() -> Any:
             from skindesk.core.classifier import Classifier
@@ -337,6 +339,10 @@ class MainWindow(QMainWindow):
                 classifier.set_sensitivity(sensitivity)
             except ValueError:
                 classifier.set_sensitivity(None)
+            try:
+                classifier.set_gate_strictness(strictness)
+            except ValueError:  # a level this model does not validate: its default
+                classifier.set_gate_strictness(None)
             return classifier
 
         run_task(self.model_pool, build,
@@ -347,10 +353,15 @@ class MainWindow(QMainWindow):
         if generation != self._model_generation:
             return
         self.classifier = classifier
+        notes = []
         if self.sensitivity is not None and classifier.sensitivity is None:
-            self.statusBar().showMessage(
-                f"The saved operating point {percent(self.sensitivity)} is not offered by this model; "
-                "using the model's defaults.", 10000)
+            notes.append(f"The saved operating point {percent(self.sensitivity)} is not offered "
+                         "by this model; using the model's defaults.")
+        if self.gate_strictness is not None and classifier.gate_strictness is None:
+            notes.append(f"The saved image-gate strictness '{self.gate_strictness}' is not "
+                         "validated for this model; using the model's default.")
+        if notes:
+            self.statusBar().showMessage(" ".join(notes), 10000)
         else:
             self.statusBar().clearMessage()
         self.sensitivity = classifier.sensitivity
@@ -415,6 +426,20 @@ class MainWindow(QMainWindow):
                     entry.prediction = self._rederive(entry.prediction)
                     self._label_entry(entry)
             self.result_panel.set_model(card, sensitivity)
+        self._show_current()
+
+    def set_gate_strictness(self, level: str | None) -> None:
+        """Use another image-gate level the card validated (None: its default); every result is
+        re-judged at once, and batch runs started from now on use it too."""
+        if self.classifier is not None:
+            self.classifier.set_gate_strictness(level)
+        self.gate_strictness = level
+        self.settings.set_gate_strictness(level)
+        if self.classifier is not None:
+            for entry in self.entries.values():
+                if entry.prediction is not None:
+                    entry.prediction = self._rederive(entry.prediction)
+                    self._label_entry(entry)
         self._show_current()
 
     def _rederive(self, prediction: Prediction) -> Prediction:
@@ -587,8 +612,12 @@ class MainWindow(QMainWindow):
             self._show_current()
 
     def _label_entry(self, entry: ImageEntry) -> None:
-        """The list item's text: file name, top class, and ⚠ when review is advised."""
+        """The list item's text: file name, top class (or 'not assessed'), ⚠ when review is
+        advised, ⊘ when the image was not assessed."""
         prediction = entry.prediction
+        if not prediction.assessed:
+            entry.item.setText(f"⊘ {Path(entry.path).name}\n{prediction.status}")
+            return
         marker = "⚠ " if prediction.review_advised else ""
         entry.item.setText(f"{marker}{Path(entry.path).name}\n{prediction.top_class.display_name} "
                            f"{percent(prediction.top_probability)}")
@@ -684,6 +713,7 @@ class MainWindow(QMainWindow):
         picture, at the chosen class and opacity; a PIL image), or None when it is off."""
         entry = self._current_entry()
         if (not self.result_panel.heatmap_check.isChecked() or entry is None
+                or not self.result_panel.results_shown()
                 or entry.loaded is None or entry.prediction is None
                 or entry.prediction.cam is None or self.classifier is None):
             return None
@@ -718,17 +748,22 @@ class MainWindow(QMainWindow):
 
     def show_settings(self) -> None:
         card = self.classifier.card if self.classifier is not None else None
-        dialog = SettingsDialog(card, self.sensitivity, self.settings.provider(), self)
+        strictness = self.classifier.gate_strictness if self.classifier is not None else None
+        dialog = SettingsDialog(card, self.sensitivity, self.settings.provider(), self,
+                                gate_strictness=strictness)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
-        self.apply_settings(dialog.sensitivity(), dialog.provider())
+        self.apply_settings(dialog.sensitivity(), dialog.provider(), dialog.gate_strictness())
 
-    def apply_settings(self, sensitivity: float | None, provider: str) -> None:
-        """Store and apply the Settings dialog's choices."""
+    def apply_settings(self, sensitivity: float | None, provider: str,
+                       gate_strictness: str | None = None) -> None:
+        """Store and apply the Settings dialog's choices (``gate_strictness`` None: the card's
+        default level)."""
         provider_changed = provider != self.settings.provider()
         self.settings.set_provider(provider)
         if self.classifier is not None:
             self.set_sensitivity(sensitivity)
+            self.set_gate_strictness(gate_strictness)
         if provider_changed:
             self.load_model()
 

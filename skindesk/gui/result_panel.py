@@ -2,9 +2,12 @@
 
 Top to bottom: the malignancy alert banner (malignant red, only when a flagged class reached its
 validated threshold, even under a benign top class), the plain statement when the model has no
-validated thresholds, the one-line summary, the uncertain and out-of-distribution warnings, the
-probability chart with its legend, the heat-map toggle with its class, opacity and colour scale,
-and the operating point in use (said once, at the bottom). The heat map shows
+validated thresholds, the one-line summary, the uncertain warning, the probability chart with its
+legend, the heat-map toggle with its class, opacity and colour scale, and the operating point in
+use (said once, at the bottom). An image that is not assessed (the image gate or a quality check
+rejected it) shows instead a banner with every reason and no alert; its chart and heat map are
+collapsed behind "Show anyway", which reveals them under a note that they may be meaningless and
+which alerts were withheld. The heat map shows
 ``default_heatmap_class`` (the strongest alert's class when review is advised, else the top class)
 until the user clicks another bar.
 """
@@ -29,11 +32,13 @@ from skindesk.core import palette
 from skindesk.core.heatmap import LEGEND_TEXT, heatmap_caption, legend_ramp
 from skindesk.core.modelcard import CardError, ModelCard
 from skindesk.core.prediction import Prediction, default_heatmap_class, operating_point_label
+from skindesk.core.wording import NOT_ASSESSED_ADVICE, SHOWN_ANYWAY, withheld_phrase
 
 from .chart import ProbabilityChart, chart_rows
 from .style import BENIGN, MALIGNANT, PREMALIGNANT, percent
 
-__all__ = ["ResultPanel", "NO_THRESHOLDS_TEXT", "summary_line", "alert_text", "legend_html"]
+__all__ = ["ResultPanel", "NO_THRESHOLDS_TEXT", "summary_line", "alert_text", "legend_html",
+           "not_assessed_text", "shown_anyway_text"]
 
 NO_THRESHOLDS_TEXT = (
     "This model has no validated alert threshold: SkinDesk shows probabilities only and cannot "
@@ -51,6 +56,21 @@ def alert_text(prediction: Prediction) -> str:
         + "; ".join(a.sentence() for a in prediction.alerts)
         + f". Most likely: {top.display_name.lower()} {percent(prediction.top_probability)}."
     )
+
+
+def not_assessed_text(prediction: Prediction) -> str:
+    """The not-assessed banner's body: every reason (the first is the banner's sentence), then
+    what to do; '' for an assessed image."""
+    if prediction.assessed:
+        return ""
+    return "\n".join(f"{reason}." for reason in prediction.assessment.reasons) + (
+        "\n" + NOT_ASSESSED_ADVICE)
+
+
+def shown_anyway_text(prediction: Prediction) -> str:
+    """The note over a not-assessed image's chart: it may be meaningless; the withheld alerts."""
+    withheld = withheld_phrase([a.text() for a in prediction.withheld_alerts])
+    return SHOWN_ANYWAY + (f" {withheld}" if withheld else "")
 
 
 def summary_line(prediction: Prediction) -> str:
@@ -185,6 +205,42 @@ class ResultPanel(QWidget):
         self.alert_banner.setVisible(False)
         layout.addWidget(self.alert_banner)
 
+        self.not_assessed_banner = QFrame()
+        self.not_assessed_banner.setObjectName("notAssessedBanner")
+        self.not_assessed_banner.setAccessibleName("Not assessed")
+        self.not_assessed_banner.setStyleSheet(
+            f"QFrame#notAssessedBanner {{ background: {palette.WARNING_FILL}; border: 2px solid "
+            f"{palette.WARNING_BORDER}; border-radius: 4px; }}"
+            f"QFrame#notAssessedBanner QLabel {{ color: {palette.WARNING_TEXT}; "
+            "background: transparent; border: none; }"
+        )
+        not_assessed_layout = QVBoxLayout(self.not_assessed_banner)
+        not_assessed_layout.setContentsMargins(10, 8, 10, 8)
+        not_assessed_layout.setSpacing(4)
+        self.not_assessed_title = QLabel("Not assessed")
+        self.not_assessed_title.setObjectName("notAssessedTitle")
+        title_font = self.not_assessed_title.font()
+        title_font.setBold(True)
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.2)
+        self.not_assessed_title.setFont(title_font)
+        self.not_assessed_text = QLabel()
+        self.not_assessed_text.setObjectName("notAssessedText")
+        self.not_assessed_text.setWordWrap(True)
+        self.not_assessed_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.not_assessed_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.show_anyway_button = QPushButton("Show anyway")
+        self.show_anyway_button.setObjectName("showAnywayButton")
+        self.show_anyway_button.setCheckable(True)
+        self.show_anyway_button.setAccessibleName("Show the probabilities and heat map anyway")
+        self.show_anyway_button.setToolTip("Show what the model computed, marked as possibly "
+                                           "meaningless")
+        self.show_anyway_button.toggled.connect(self._reveal)
+        not_assessed_layout.addWidget(self.not_assessed_title)
+        not_assessed_layout.addWidget(self.not_assessed_text)
+        not_assessed_layout.addWidget(self.show_anyway_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.not_assessed_banner.setVisible(False)
+        layout.addWidget(self.not_assessed_banner)
+
         self.no_thresholds = _box("noThresholdNotice", palette.NOTICE_FILL, palette.NOTICE_TEXT,
                                   palette.NOTICE)
         self.no_thresholds.setAccessibleName("No validated alert threshold")
@@ -206,10 +262,19 @@ class ResultPanel(QWidget):
                                       palette.WARNING_BORDER)
         self.uncertain_warning.setAccessibleName("Uncertainty warning")
         layout.addWidget(self.uncertain_warning)
-        self.ood_warning = _box("oodWarning", palette.WARNING_FILL, palette.WARNING_TEXT,
-                                palette.WARNING_BORDER)
-        self.ood_warning.setAccessibleName("Unfamiliar image warning")
-        layout.addWidget(self.ood_warning)
+
+        # What the model computed; collapsed for a not-assessed image until "Show anyway".
+        self.details = QWidget()
+        self.details.setObjectName("resultDetails")
+        outer = layout
+        layout = QVBoxLayout(self.details)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        outer.addWidget(self.details)
+        self.shown_anyway_note = _box("shownAnywayNote", palette.WARNING_FILL,
+                                      palette.WARNING_TEXT, palette.WARNING_BORDER)
+        self.shown_anyway_note.setAccessibleName("Shown anyway: may be meaningless")
+        layout.addWidget(self.shown_anyway_note)
 
         self.chart = ProbabilityChart()
         self.chart.class_selected.connect(self._chart_class_selected)
@@ -248,6 +313,7 @@ class ResultPanel(QWidget):
         layout.addWidget(self.heatmap_class_label)
         self.heatmap_scale = _colour_scale()
         layout.addWidget(self.heatmap_scale)
+        layout = outer
 
         self.operating_point = QLabel()
         self.operating_point.setObjectName("operatingPoint")
@@ -288,12 +354,17 @@ class ResultPanel(QWidget):
         self.chart.clear()
         self.alert_banner.setVisible(False)
         self.uncertain_warning.setVisible(False)
-        self.ood_warning.setVisible(False)
+        self.not_assessed_banner.setVisible(False)
+        self.shown_anyway_note.setVisible(False)
+        self.details.setVisible(True)
+        self.summary.setVisible(True)
         self.summary.setText(text)
         self._update_heatmap_controls()
 
     # -- result -----------------------------------------------------------------------
     def show_prediction(self, prediction: Prediction) -> None:
+        if self.prediction is None or self.prediction.path != prediction.path:
+            self.show_anyway_button.setChecked(False)  # each image starts collapsed
         self.prediction = prediction
         banner = alert_text(prediction)
         self.alert_text.setText(banner)
@@ -306,11 +377,9 @@ class ResultPanel(QWidget):
             if prediction.uncertain else ""
         )
         self.uncertain_warning.setVisible(bool(prediction.uncertain))
-        self.ood_warning.setText(
-            "Unfamiliar image: it does not look like the dermoscopic images the model was trained "
-            "on; the result may be meaningless." if prediction.out_of_distribution else ""
-        )
-        self.ood_warning.setVisible(bool(prediction.out_of_distribution))
+        self.not_assessed_text.setText(not_assessed_text(prediction))
+        self.not_assessed_banner.setAccessibleDescription(prediction.summary())
+        self.shown_anyway_note.setText("" if prediction.assessed else shown_anyway_text(prediction))
         try:
             rows = chart_rows(prediction, self.card, self.sensitivity)
         except CardError as error:  # the one policy: never draw rows without their thresholds
@@ -321,6 +390,28 @@ class ResultPanel(QWidget):
         if self.heatmap_class not in prediction.as_dict():
             self.heatmap_class = None
         self.chart.select_class(self.shown_heatmap_class(), emit=False)
+        self._show_assessment()
+
+    def results_shown(self) -> bool:
+        """True when the chart and heat map may be seen: an assessed image, or "Show anyway"."""
+        return self.prediction is not None and (self.prediction.assessed
+                                                or self.show_anyway_button.isChecked())
+
+    def _reveal(self, _on: bool) -> None:
+        self.show_anyway_button.setText("Hide again" if _on else "Show anyway")
+        if self.prediction is not None:
+            self._show_assessment()
+            self.heatmap_toggled.emit(self.heatmap_check.isChecked())  # the overlay follows
+
+    def _show_assessment(self) -> None:
+        """Banner or summary; the details collapsed for a not-assessed image unless revealed."""
+        assessed = self.prediction is None or self.prediction.assessed
+        self.not_assessed_banner.setVisible(not assessed)
+        self.summary.setVisible(assessed)
+        self.uncertain_warning.setVisible(bool(self.uncertain_warning.text())
+                                          and self.results_shown())
+        self.details.setVisible(self.results_shown())
+        self.shown_anyway_note.setVisible(not assessed and self.results_shown())
         self._update_heatmap_controls()
 
     def shown_heatmap_class(self) -> str | None:
@@ -339,7 +430,8 @@ class ResultPanel(QWidget):
         self.heatmap_class_changed.emit(name)
 
     def _update_heatmap_controls(self) -> None:
-        has_cam = self.prediction is not None and self.prediction.cam is not None
+        has_cam = (self.prediction is not None and self.prediction.cam is not None
+                   and self.results_shown())
         self.heatmap_check.setEnabled(has_cam)
         self.opacity_slider.setEnabled(has_cam)
         self.heatmap_scale.setVisible(has_cam and self.heatmap_check.isChecked())

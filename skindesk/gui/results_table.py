@@ -2,9 +2,10 @@
 
 ``ResultsTableModel`` shows ``ResultRow``s in the schema's table columns
 (``skindesk.core.result_schema``; ``Column.show`` gives the text, ``Qt.UserRole`` the raw value for
-sorting); ``ResultsFilter`` keeps rows of one top class and/or one flag; ``ResultsTable`` sizes
-the columns to their content (the file name and the error within a share of the width, the
-file name elided in the middle; the alerts take the room left and are elided at the end; the full
+sorting; a not-assessed row is tinted and its status says why); ``ResultsFilter`` keeps rows of
+one top class and/or one flag (not assessed among them); ``ResultsTable`` sizes the columns to
+their content (the file name, the status and the error within a share of the width, the file
+name elided in the middle; the alerts take the room left and are elided at the end; the full
 text is in each tooltip) and draws the sort arrow the common way: ▲ for ascending (A to Z, 0 to 100 %).
 """
 
@@ -37,11 +38,12 @@ FLAG_FILTERS: tuple[tuple[str, str], ...] = (
     ("review", "Review advised"),
     ("malignant", "Malignant top class"),
     ("uncertain", "Uncertain"),
-    ("ood", "Unfamiliar image"),
+    ("not_assessed", "Not assessed"),
     ("error", "Could not be read"),
 )
 _REVIEW_BACKGROUND = QColor(palette.ALERT_FILL)
 _ERROR_FOREGROUND = QColor(palette.WARNING_TEXT)
+_NOT_ASSESSED_BACKGROUND = QColor(palette.WARNING_FILL)
 
 
 class ResultsTableModel(QAbstractTableModel):
@@ -106,6 +108,8 @@ class ResultsTableModel(QAbstractTableModel):
             return text or (row.error or None)
         if role == Qt.ItemDataRole.BackgroundRole and row.review_advised:
             return QBrush(_REVIEW_BACKGROUND)
+        if role == Qt.ItemDataRole.BackgroundRole and row.ok and not row.assessment.assessed:
+            return QBrush(_NOT_ASSESSED_BACKGROUND)
         if role == Qt.ItemDataRole.ForegroundRole and row.error:
             return QBrush(_ERROR_FOREGROUND)
         return None
@@ -143,8 +147,8 @@ class ResultsFilter(QSortFilterProxyModel):
             return bool(row.malignant)
         if self.flag == "uncertain":
             return bool(row.uncertain)
-        if self.flag == "ood":
-            return bool(row.out_of_distribution)
+        if self.flag == "not_assessed":
+            return row.ok and not row.assessment.assessed
         if self.flag == "error":
             return bool(row.error)
         return True
@@ -182,6 +186,7 @@ class ResultsTable(QTableView):
     """The batch table view (see the module docstring)."""
 
     FILE_SHARE = 0.3  # at most these shares of the width
+    STATUS_SHARE = 0.25
     ERROR_SHARE = 0.12
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -205,7 +210,7 @@ class ResultsTable(QTableView):
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(40)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for attribute in ("file", "error"):
+        for attribute in ("file", "assessment", "error"):
             header.setSectionResizeMode(source.column_of(attribute), QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(source.column_of("alerts"), QHeaderView.ResizeMode.Stretch)
         self.setItemDelegateForColumn(source.column_of("file"), self._delegate)
@@ -218,12 +223,13 @@ class ResultsTable(QTableView):
             self.fit_columns()
 
     def fit_columns(self) -> None:
-        """File and error columns as wide as their content, within their share of the width
-        (the alerts column takes what is left; every cell's full text is in its tooltip)."""
+        """File, status and error columns as wide as their content, within their share of the
+        width (the alerts column takes what is left; every cell's full text is in its tooltip)."""
         source = self._source()
         width = max(400, self.viewport().width())
         header = self.horizontalHeader()
-        for attribute, share in (("file", self.FILE_SHARE), ("error", self.ERROR_SHARE)):
+        for attribute, share in (("file", self.FILE_SHARE), ("assessment", self.STATUS_SHARE),
+                                 ("error", self.ERROR_SHARE)):
             column = source.column_of(attribute)
             wanted = max(self.sizeHintForColumn(column), header.sectionSizeHint(column)) + 8
             header.resizeSection(column, int(min(wanted, width * share)))

@@ -3,7 +3,8 @@
 Organisation and application are both ``SkinDesk``; tests redirect the storage with
 ``QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, tmp_dir)``. Keys: window geometry
 and state, last folder, recent files, heat-map opacity, provider preference (auto/cuda/cpu),
-operating point (a target sensitivity, or empty for the card's defaults), the model path, the
+operating point (a target sensitivity, or empty for the card's defaults), the image gate's
+strictness (a level the card validated, or empty for the card's default), the model path, the
 last batch run (folder, results file, recursion) and the report's remembered fields (clinic,
 clinician, paper, folder; never patient data). Every part of the app reads them through
 ``AppSettings``.
@@ -106,6 +107,14 @@ class AppSettings:
 
     def set_sensitivity(self, value: float | None) -> None:
         self.store.setValue("model/sensitivity", "" if value is None else float(value))
+
+    def gate_strictness(self) -> str | None:
+        """The chosen image-gate level (e.g. 'strict'), or None for the card's default."""
+        value = str(self.store.value("model/gate_strictness", "") or "").strip()
+        return value or None
+
+    def set_gate_strictness(self, value: str | None) -> None:
+        self.store.setValue("model/gate_strictness", value or "")
 
     def model_path(self) -> str:
         return str(self.store.value("model/path", "") or "")

@@ -34,7 +34,7 @@ def test_banner_for_benign_top_class_with_melanoma_above_threshold(
     assert sum("melanoma 90 %" in text for text in shown) == 1  # the operating point, said once
     assert panel.operating_point.text().startswith("Alert operating point: ")
     # above the chart, in the malignant colour
-    assert banner.geometry().bottom() < panel.chart.geometry().top()
+    assert banner.geometry().bottom() < panel.chart.mapTo(panel, panel.chart.rect().topLeft()).y()
     assert "#c62828" in banner.styleSheet().lower()
     colour = banner.grab().toImage().pixelColor(3, banner.height() // 2)
     assert (colour.red(), colour.green(), colour.blue()) == (0xC6, 0x28, 0x28)

@@ -105,7 +105,7 @@ def test_uncertain_warning_for_flat_model(make_window, qtbot, wait_for_result, m
     assert prediction.uncertain
     warning = window.result_panel.uncertain_warning
     assert warning.isVisible() and "Uncertain" in warning.text() and "50 %" in warning.text()
-    assert not window.result_panel.ood_warning.isVisible()
+    assert not window.result_panel.not_assessed_banner.isVisible()
 
 
 def test_confident_model_shows_no_uncertain_warning(make_window, qtbot, wait_for_result, make_fixed_model, images):
@@ -117,22 +117,23 @@ def test_confident_model_shows_no_uncertain_warning(make_window, qtbot, wait_for
     assert window.result_panel.chart.rows()[0].name == "nevus"
 
 
-def test_out_of_distribution_warning(make_window, qtbot, wait_for_result, make_fixed_model, images):
+def test_out_of_distribution_banner(make_window, qtbot, wait_for_result, make_fixed_model, images):
     # ood_score = -logsumexp(logits) = -5 here (log-probabilities shifted by 5): at threshold
-    # -5.5 the image counts as unfamiliar; at threshold -4.5 it does not.
+    # -5.5 the image is gated (not assessed); at threshold -4.5 it is not.
     odd = make_fixed_model("odd", {"ood_threshold": -5.5}, nevus=0.9)
     window = make_window(odd)
     window.open_paths([str(images["lesion"])])
     prediction = wait_for_result(window, images["lesion"])
     assert prediction.out_of_distribution
-    ood = window.result_panel.ood_warning
-    assert ood.isVisible() and "does not look like the dermoscopic images" in ood.text()
+    banner = window.result_panel.not_assessed_banner
+    assert banner.isVisible() and window.result_panel.not_assessed_text.text().startswith(
+        "This does not look like a dermoscopic image of a skin lesion.")
 
     familiar = make_fixed_model("familiar", {"ood_threshold": -4.5}, nevus=0.9)
     window2 = make_window(familiar)
     window2.open_paths([str(images["lesion"])])
     assert wait_for_result(window2, images["lesion"]).out_of_distribution is False
-    assert not window2.result_panel.ood_warning.isVisible()
+    assert not window2.result_panel.not_assessed_banner.isVisible()
 
 
 def test_bad_file_is_reported_and_the_rest_still_opens(make_window, qtbot, wait_for_result, colour_model, images):

@@ -129,7 +129,8 @@ def _batch(args: argparse.Namespace, output: Path) -> int:
     write_batch_report_pdf(content, output, paper=args.paper, overwrite=args.overwrite)
     print(f"Batch report written: {output} ({content.total} files: {content.classified} "
           f"classified, {content.total - content.classified} not analysed; "
-          f"{content.count('review_advised')} review advised)")
+          f"{content.count('review_advised')} review advised, "
+          f"{content.count('not_assessed')} not assessed)")
     return EXIT_OK
 
 

@@ -5,7 +5,8 @@
 ``skindesk info`` and every report; ``PRIVACY`` is the privacy statement of About and the README.
 An image the image gate or a quality check rejects is "not assessed": ``NOT_DERMOSCOPY`` is the
 gate's reason, ``NOT_ASSESSED_ADVICE`` what to do, ``SHOWN_ANYWAY`` the note over probabilities
-shown on request, ``withheld_phrase`` the alerts it would have raised.
+shown on request (``FOR_THE_RECORD`` on a report), ``withheld_phrase`` the alerts it would have
+raised.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 from .formatting import percent_pair
 
 __all__ = ["ALERT_SEPARATOR", "LIMITATION", "PRIVACY", "NOT_ASSESSED", "NOT_DERMOSCOPY",
-           "NOT_ASSESSED_ADVICE", "SHOWN_ANYWAY", "alert_phrase", "withheld_phrase"]
+           "NOT_ASSESSED_ADVICE", "SHOWN_ANYWAY", "FOR_THE_RECORD", "alert_phrase",
+           "withheld_phrase"]
 
 ALERT_SEPARATOR = "; "
 LIMITATION = (
@@ -29,6 +31,10 @@ NOT_ASSESSED_ADVICE = "No alert is raised from it; take a new dermoscopic image.
 SHOWN_ANYWAY = (
     "Shown on request: this image was not assessed, so these probabilities and the heat map "
     "may be meaningless."
+)
+FOR_THE_RECORD = (
+    "For the record only: this image was not assessed, so these probabilities may be "
+    "meaningless."
 )
 
 PRIVACY = (

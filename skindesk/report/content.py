@@ -3,12 +3,15 @@ fields and the model card, or read from a batch-results CSV.
 
 ``build_report`` gathers everything the single-image report shows (header fields, the per-class
 rows of ``skindesk.core.class_rows`` with their alert thresholds, the top diagnosis and its
-grouping, the alert, uncertainty and out-of-distribution warnings, the operating point with its
-validated figures, the model's trace line, intended use, limitation, disclaimer and licence).
+grouping, the alert and uncertainty warnings, the operating point with its validated figures, the
+model's trace line, intended use, limitation, disclaimer and licence). An image that was not
+assessed (image gate or quality check) gets its reasons instead of an alert or a diagnosis, and
+its probabilities only under a for-the-record note, with the alerts that were withheld.
 ``read_batch_csv`` reads a batch CSV with the results schema's tolerant reader (any column order,
-the schema's aliases) and returns rows sorted for review (review advised or malignant first, then
-uncertain or out-of-distribution, then failed files, then the rest) with counts per class. The
-renderer (``skindesk.report.pdf``) only draws what these objects hold.
+the schema's aliases; older files without the quality and status columns too) and returns rows
+sorted for review (review advised or malignant first, then not assessed, then uncertain, then
+failed files, then the rest) with counts per class of the assessed files. The renderer
+(``skindesk.report.pdf``) only draws what these objects hold.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ from skindesk.core.formatting import percent
 from skindesk.core.modelcard import DEFAULT_DISCLAIMER, CardError, ModelCard
 from skindesk.core.prediction import Prediction
 from skindesk.core.result_schema import ResultRow, current_schema
-from skindesk.core.wording import ALERT_SEPARATOR, LIMITATION
+from skindesk.core.wording import (
+    ALERT_SEPARATOR,
+    FOR_THE_RECORD,
+    LIMITATION,
+    NOT_ASSESSED_ADVICE,
+    withheld_phrase,
+)
 
 __all__ = [
     "ReportError",
@@ -85,10 +94,16 @@ class ReportContent:
     image: Any = None  # PIL image, QImage or None
     heatmap: Any = None
     heatmap_caption: str = ""
+    not_assessed: list[str] = field(default_factory=list)  # the reasons; [] when assessed
+    withheld: list[str] = field(default_factory=list)  # classes whose alert was withheld
 
     @property
     def review_advised(self) -> bool:
         return bool(self.alert_lines)
+
+    @property
+    def assessed(self) -> bool:
+        return not self.not_assessed
 
 
 def build_report(
@@ -135,6 +150,10 @@ def build_report(
                   if row.point is not None]
     top = prediction.top_class
     top_line = f"Most likely: {top.display_name} {percent(prediction.top_probability)} ({top.group})"
+    if not prediction.assessed:  # no diagnosis from it: probabilities for the record only
+        withheld = withheld_phrase([a.text() for a in prediction.withheld_alerts])
+        top_line = FOR_THE_RECORD + (f" {withheld}" if withheld else "")
+        heatmap, heatmap_caption = None, ""
     groups = group_shares(bars)
     group_line = (
         f"All malignant classes together: {percent(groups['malignant'])} · pre-malignant: "
@@ -147,15 +166,10 @@ def build_report(
         for a in prediction.alerts
     ]
     warnings: list[str] = []
-    if prediction.uncertain:
+    if prediction.uncertain and prediction.assessed:
         warnings.append(
             f"Uncertain: no class reaches {percent(prediction.uncertainty_threshold)}; do not rely "
             "on the top class."
-        )
-    if prediction.out_of_distribution:
-        warnings.append(
-            "Out of distribution: this image does not look like the dermoscopic images the model "
-            "was trained on; the result may be meaningless."
         )
     if not prediction.alerts_available:
         warnings.append(
@@ -195,7 +209,15 @@ def build_report(
         image=image,
         heatmap=heatmap,
         heatmap_caption=heatmap_caption,
+        not_assessed=list(prediction.assessment.reasons),
+        withheld=[a.class_name for a in prediction.withheld_alerts],
     )
+
+
+def not_assessed_lines(reasons: list[str]) -> tuple[str, list[str]]:
+    """The not-assessed box of a report: heading ('NOT ASSESSED: <reason>') and lines."""
+    return (f"NOT ASSESSED: {reasons[0]}",
+            [f"Also: {reason}." for reason in reasons[1:]] + [NOT_ASSESSED_ADVICE])
 
 
 def proposed_file_name(patient_id: str, when: datetime | None = None) -> str:
@@ -220,6 +242,7 @@ class BatchRow:
     review_advised: bool = False
     alerts: str = ""
     error: str = ""
+    not_assessed: str = ""  # 'not assessed: <reasons>' when the image was not assessed
 
     @classmethod
     def of(cls, row: ResultRow) -> BatchRow:
@@ -229,24 +252,31 @@ class BatchRow:
         if malignant is None:
             malignant = top.lower() in _MALIGNANT_NAMES
         review = bool(row.alerts) if row.review_advised is None else row.review_advised
+        assessment = row.assessment
         return cls(
             file=row.file, top_class=top if not row.error else "",
             probability=row.top_probability if not row.error else None,
-            malignant=bool(malignant) and not row.error, uncertain=bool(row.uncertain),
+            malignant=bool(malignant) and not row.error and assessment.assessed,
+            uncertain=bool(row.uncertain) and assessment.assessed,
             out_of_distribution=bool(row.out_of_distribution), review_advised=bool(review),
             alerts=ALERT_SEPARATOR.join(a.text for a in row.alerts), error=row.error,
+            not_assessed="" if assessment.assessed or not assessment.status else assessment.text,
         )
 
     @property
     def priority(self) -> int:
-        """0: review advised or malignant; 1: uncertain or OOD; 2: failed; 3: the rest."""
-        if self.review_advised or self.malignant:
+        """0: review advised or malignant; 1: not assessed; 2: uncertain; 3: failed; 4: the rest."""
+        if self.review_advised:  # a not-assessed image raises none (an older file's may have)
             return 0
-        if self.uncertain or self.out_of_distribution:
+        if self.not_assessed:
             return 1
-        if self.error:
+        if self.malignant:
+            return 0
+        if self.uncertain:
             return 2
-        return 3
+        if self.error:
+            return 3
+        return 4
 
     @property
     def classified(self) -> bool:
@@ -256,14 +286,14 @@ class BatchRow:
     @property
     def flags(self) -> list[str]:
         flags = []
+        if self.not_assessed:  # no diagnosis from it: its top class and flags mean nothing
+            flags.append("NOT ASSESSED: " + self.not_assessed.partition(": ")[2])
         if self.review_advised:
             flags.append("REVIEW ADVISED")
         if self.malignant:
             flags.append("malignant top class")
         if self.uncertain:
             flags.append("uncertain")
-        if self.out_of_distribution:
-            flags.append("out of distribution")
         if self.error:
             flags.append("not analysed")
         return flags
@@ -293,9 +323,14 @@ class BatchContent:
         """Files with a top class; unreadable or unclassified files are ``total - classified``."""
         return self.count("classified")
 
+    @property
+    def assessed(self) -> int:
+        """Classified files that were assessed (not set aside by the gate or a quality check)."""
+        return self.classified - self.count("not_assessed")
+
     def class_shares(self) -> list[tuple[str, int, float]]:
-        """(top class, files, share of the classified files), in ``class_counts`` order."""
-        return [(name, n, n / self.classified) for name, n in self.class_counts]
+        """(top class, files, share of the assessed files), in ``class_counts`` order."""
+        return [(name, n, n / self.assessed) for name, n in self.class_counts]
 
     def count(self, attribute: str) -> int:
         return sum(1 for row in self.rows if getattr(row, attribute))
@@ -382,7 +417,7 @@ def read_batch_csv(path: str | Path, *, clinic: str = "") -> BatchContent:
             models[model] += 1
         if row.operating_point:
             points[row.operating_point] += 1
-    counts = Counter(r.top_class for r in rows if r.classified)
+    counts = Counter(r.top_class for r in rows if r.classified and not r.not_assessed)
     display_order = {display: i for i, (_, display, _, _) in enumerate(NINE_CLASSES)}
     display_order.update({name: i for i, (name, _, _, _) in enumerate(NINE_CLASSES)})
     class_counts = sorted(counts.items(), key=lambda kv: (-kv[1], display_order.get(kv[0], 99)))

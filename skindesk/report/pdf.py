@@ -26,7 +26,7 @@ from skindesk.core import palette
 from skindesk.core.formatting import percent, percent_pair
 from skindesk.core.heatmap import LEGEND_TEXT, legend_ramp
 
-from .content import BatchContent, ReportContent, ReportError
+from .content import BatchContent, ReportContent, ReportError, not_assessed_lines
 
 __all__ = [
     "PAPER_SIZES",
@@ -628,7 +628,11 @@ def _single_blocks(page: _Page, content: ReportContent) -> list[_Block]:
     if content.patient.notes:
         blocks.append(_box_block(page, "Notes", [content.patient.notes], palette.RULE, palette.NOTICE_FILL,
                                  palette.TEXT_MUTED))
-    if content.alert_lines:
+    if not content.assessed:  # no alert and no diagnosis: why, and what to do
+        heading, lines = not_assessed_lines(content.not_assessed)
+        blocks.append(_box_block(page, heading, lines, palette.WARNING, palette.WARNING_FILL,
+                                 palette.WARNING_TEXT))
+    elif content.alert_lines:
         blocks.append(_box_block(page, "REVIEW ADVISED: possible malignancy", content.alert_lines,
                                  palette.ALERT, palette.ALERT_FILL, palette.ALERT))
     elif content.thresholds:
@@ -643,7 +647,10 @@ def _single_blocks(page: _Page, content: ReportContent) -> list[_Block]:
     images = _images_block(page, content)
     if images is not None:
         blocks.append(images)
-    blocks.append(_text_block(page, content.top_line, page.font(13, bold=True), space_after=0.8))
+    blocks.append(_text_block(page, content.top_line,
+                              page.font(13 if content.assessed else 10, bold=True),
+                              colour=palette.TEXT if content.assessed else palette.WARNING_TEXT,
+                              space_after=0.8))
     blocks.append(_text_block(page, content.group_line, page.font(9), colour=palette.TEXT_MUTED,
                               space_after=2.5))
     blocks.append(_chart_block(page, content))
@@ -665,12 +672,13 @@ def _single_blocks(page: _Page, content: ReportContent) -> list[_Block]:
                          percent(point.target_sensitivity),
                          f"{percent(point.validated_sensitivity)} / "
                          f"{percent(point.validated_specificity)}", test,
-                         "ALERT" if t.alerted else "no"])
+                         "ALERT" if t.alerted else "withheld" if t.name in content.withheld
+                         else "no"])
             fills.append(palette.ALERT_FILL if t.alerted else None)
         blocks += _table_block(
             page, ["Flagged class", "Probability", "Threshold", "Target sens.",
                    "Validation sens./spec.", "Test sens./spec.", "Alert"],
-            rows, [36, 16, 15, 16, 29, 25, 11], fills, font_size=7.5)
+            rows, [34, 15, 15, 15, 28, 24, 15], fills, font_size=7.5)
         for block in blocks[-len(rows):-1]:
             block.keep_with_next = True  # a short table stays on one page
     heading = _text_block(page, "About this result", page.font(8.5, bold=True), space_after=0.8)
@@ -724,28 +732,32 @@ def _batch_blocks(page: _Page, content: BatchContent) -> list[_Block]:
     blocks.append(_fields_block(page, [
         [("Results file", content.source), ("Created", f"{content.created_at:%Y-%m-%d %H:%M}"),
          ("Model", content.model)],
-        [("Files", f"{content.total} ({content.classified} classified, {failed} not analysed)"),
+        [("Files", f"{content.total} ({content.assessed} assessed, "
+                   f"{content.count('not_assessed')} not assessed, {failed} not analysed)"),
          ("Review advised", str(content.count("review_advised"))),
          ("Operating point", content.operating_point)],
     ]))
     summary = (
         f"{content.count('review_advised')} review advised · {content.count('malignant')} with a "
         f"malignant top class · {content.count('uncertain')} uncertain · "
-        f"{content.count('out_of_distribution')} out of distribution · {failed} not analysed "
-        "(unreadable or unclassified)"
+        f"{content.count('not_assessed')} not assessed (not a dermoscopic image of a skin lesion, "
+        f"or too poor to assess: no result, no alert) · {failed} not analysed (unreadable or "
+        "unclassified)"
     )
     blocks.append(_text_block(page, summary, page.font(10, bold=True), space_after=2))
+    apart = [f"{n} {what}" for n, what in ((content.classified - content.assessed, "not assessed"),
+                                           (failed, "not analysed")) if n]
     if content.class_counts:
         blocks.append(_text_block(
-            page, f"Top class counts: shares of the {content.classified} classified files"
-            + (f" ({failed} not analysed, not counted)" if failed else ""),
+            page, f"Top class counts: shares of the {content.assessed} assessed files"
+            + (f" ({' and '.join(apart)}, not counted)" if apart else ""),
             page.font(9, bold=True), space_after=1))
         blocks[-1].keep_with_next = True
         blocks += _table_block(page, ["Top class", "Files", "Share"],
                                [[name, str(n), percent(share)]
                                 for name, n, share in content.class_shares()], [60, 15, 15])
     blocks.append(_text_block(page, "Every file, those needing attention first (review advised "
-                              "or malignant, then uncertain or out of distribution, then not "
+                              "or malignant, then not assessed, then uncertain, then not "
                               "analysed)", page.font(9, bold=True), space_after=1))
     blocks[-1].keep_with_next = True
     rows, fills = [], []
@@ -755,10 +767,12 @@ def _batch_blocks(page: _Page, content: BatchContent) -> list[_Block]:
             flags += f"\n{row.alerts}"
         if row.error:
             flags += f"\n{row.error}"
-        probability = "—" if row.probability is None else percent(row.probability)
-        rows.append([str(i), row.file, row.top_class or "—", probability, flags])
-        fills.append(palette.ALERT_FILL if row.priority == 0 else palette.WARNING_FILL if row.priority in (1, 2)
-                     else None)
+        shown = row.probability is not None and not row.not_assessed  # no result from it
+        probability = percent(row.probability) if shown else "—"
+        top = row.top_class if row.top_class and not row.not_assessed else "—"
+        rows.append([str(i), row.file, top, probability, flags])
+        fills.append(palette.ALERT_FILL if row.priority == 0 else palette.WARNING_FILL
+                     if row.priority in (1, 2, 3) else None)
     blocks += _table_block(page, ["#", "File", "Top class", "Prob.", "Flags"], rows,
                            [7, 62, 38, 13, 60], fills, font_size=8)
     blocks.append(_text_block(page, f"{content.limitation}\nDisclaimer: {content.disclaimer}",

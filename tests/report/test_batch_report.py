@@ -118,8 +118,8 @@ def test_class_shares_are_of_classified_files_and_unreadable_ones_are_counted_ap
     assert content.class_shares() == [("Nevus", 4, 0.8), ("Basal cell carcinoma", 1, 0.2)]
     text = pdf.text(write_batch_report_pdf(content, tmp_path / "shares.pdf"))
     assert "Nevus 4 80 %" in text and "Basal cell carcinoma 1 20 %" in text  # not 67 % and 17 %
-    assert "6 (5 classified, 1 not analysed)" in text
-    assert "shares of the 5 classified files (1 not analysed, not counted)" in text
+    assert "6 (5 assessed, 0 not assessed, 1 not analysed)" in text
+    assert "shares of the 5 assessed files (1 not analysed, not counted)" in text
     assert "1 not analysed (unreadable or unclassified)" in text
 
 
@@ -129,4 +129,4 @@ def test_a_batch_with_no_readable_file_has_no_shares(tmp_path: Path, pdf) -> Non
     content = read_batch_csv(_write(tmp_path / "broken.csv", rows))
     assert (content.total, content.classified, content.class_shares()) == (2, 0, [])
     text = pdf.text(write_batch_report_pdf(content, tmp_path / "broken.pdf"))
-    assert "2 (0 classified, 2 not analysed)" in text and "Top class counts" not in text
+    assert "2 (0 assessed, 0 not assessed, 2 not analysed)" in text and "Top class counts" not in text

@@ -84,13 +84,17 @@ def test_changing_the_operating_point_removes_the_alert(
     assert "80 % target sensitivity" in text
 
 
-def test_uncertain_and_out_of_distribution_warnings(
+def test_uncertain_warning_and_a_gated_image_is_not_assessed(
     fixed_probabilities_model, lesion_image, tmp_path, pdf  # noqa: ANN001
 ) -> None:
-    model = fixed_probabilities_model(pdf.probabilities(nevus=0.3), out_of_distribution=True)
+    model = fixed_probabilities_model(pdf.probabilities(nevus=0.3))
     text = pdf.text(_report(model, lesion_image, tmp_path / "u.pdf")[0])
     assert "Uncertain" in text and "do not rely on the top class" in text
-    assert "Out of distribution" in text
+    gated = fixed_probabilities_model(pdf.probabilities(nevus=0.3), out_of_distribution=True,
+                                      name="gated.onnx")
+    text = pdf.text(_report(gated, lesion_image, tmp_path / "g.pdf")[0])
+    assert "NOT ASSESSED: This does not look like a dermoscopic image of a skin lesion" in text
+    assert "Uncertain" not in text and "Out of distribution" not in text
 
 
 def test_model_without_operating_points_says_so(

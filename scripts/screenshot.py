@@ -5,7 +5,10 @@ Usage: ``.venv/bin/python scripts/screenshot.py [--window main|batch|about] [--i
 ../shared/data/dermoscopy, the shipped model or, while none is installed, a tiny untrained test
 model, and docs/screenshot.png; ``batch`` classifies a folder of pool images in the batch window
 and writes docs/screenshot-batch.png, ``about`` shows About and writes
-docs/screenshot-about.png). Needs ``Xvfb``
+docs/screenshot-about.png). ``--dark`` shows a 'not assessed' image: the image underexposed to
+15 % and, while the shipped model has no quality limits, a copy of it whose card holds the
+training pool's limits (``tests/data/pool_quality_limits.json``); ``--show-anyway`` reveals its
+probabilities. Needs ``Xvfb``
 (``apt-get install xvfb``); the window is drawn by the xcb platform plugin, as on a desktop.
 Settings go to a temporary folder, so the user's own are never touched.
 """
@@ -63,6 +66,35 @@ def batch_folder(parent: Path, count: int = 40) -> Path:
     return folder
 
 
+def darkened(image: Path, folder: Path) -> Path:
+    """``image`` underexposed to 15 % of its brightness (a JPEG the quality check rejects)."""
+    from PIL import Image, ImageEnhance
+
+    path = folder / "IMG_0002_underexposed.jpg"
+    ImageEnhance.Brightness(Image.open(image).convert("RGB")).enhance(0.15).save(path, quality=92)
+    return path
+
+
+def with_quality_limits(model: Path, folder: Path) -> Path:
+    """``model`` itself when its card has quality limits, else a copy whose card has the pool's."""
+    import json
+
+    import onnx
+
+    from skindesk.core.modelcard import embed_card, read_model
+
+    card = read_model(model)[0]
+    if card.quality_limits is not None:
+        return model
+    raw = dict(card.raw)
+    raw["quality"] = json.loads((ROOT / "tests" / "data" / "pool_quality_limits.json").read_text())
+    proto = onnx.load_model(str(model))
+    embed_card(proto, raw)
+    copy = folder / "model-with-quality-limits.onnx"
+    onnx.save_model(proto, str(copy))
+    return copy
+
+
 def settle(app: object, rounds: int = 20) -> None:
     for _ in range(rounds):
         app.processEvents()  # type: ignore[attr-defined]
@@ -93,6 +125,10 @@ def main() -> int:
                         help="PNG to write (default: docs/screenshot.png, docs/screenshot-batch.png "
                              "or docs/screenshot-about.png)")
     parser.add_argument("--heatmap", action="store_true", help="show the heat map (default: off)")
+    parser.add_argument("--dark", action="store_true",
+                        help="show an underexposed image, not assessed (default: off)")
+    parser.add_argument("--show-anyway", action="store_true",
+                        help="reveal a not-assessed image's probabilities (default: off)")
     parser.add_argument("--size", default="1360x860", help="window size (default: 1360x860)")
     args = parser.parse_args()
     if args.out is None:
@@ -129,6 +165,9 @@ def shoot(args: argparse.Namespace) -> int:
         model = build_test_model(Path(settings_dir) / "test-model.onnx", test_card(size=64))
         print(f"no shipped model yet: using an untrained test model ({model})")
     image = args.image or sample_image()
+    if args.dark:
+        image = darkened(image, Path(settings_dir))
+        model = with_quality_limits(Path(model), Path(settings_dir))
     window = MainWindow(model_path=model)
     width, height = (int(v) for v in args.size.split("x"))
     window.resize(width, height)
@@ -141,6 +180,8 @@ def shoot(args: argparse.Namespace) -> int:
         time.sleep(0.02)
     if window.result_panel.prediction is None:
         print(f"no result to show: {window.model_error or 'timed out'}", file=sys.stderr)
+    if args.show_anyway:
+        window.result_panel.show_anyway_button.setChecked(True)
     if args.heatmap:
         window.result_panel.heatmap_check.setChecked(True)
     settle(app)
@@ -158,7 +199,10 @@ def shoot(args: argparse.Namespace) -> int:
         shown.resize(width, height - 120)
         shown.move(20, 20)
         shown.show()
-        shown.start(str(batch_folder(Path(settings_dir))), str(Path(settings_dir) / "batch.csv"))
+        folder = batch_folder(Path(settings_dir))
+        if args.dark:
+            image.rename(folder / image.name)
+        shown.start(str(folder), str(Path(settings_dir) / "batch.csv"))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and shown.running:
             app.processEvents()

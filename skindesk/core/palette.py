@@ -1,7 +1,7 @@
 """SkinDesk's colours, as hex strings, for every presenter (the app's widgets and the PDF).
 
 Malignant classes are red, pre-malignant amber, benign slate blue; alerts use a deeper red so the
-banner links to the bars that raised it; warnings (uncertain, unfamiliar image, unreadable file)
+banner links to the bars that raised it; warnings (uncertain, not assessed, unreadable file)
 are amber on a pale yellow. Neutral greys for text, rules and boxes complete the set.
 """
 

@@ -103,7 +103,8 @@ def operating_point_table(card: ModelCard, sensitivity: float | None) -> str:
 
 
 GATE_NOTE = (
-    "A stricter image gate leaves more images unassessed: fewer wrong or unfamiliar images get a "
+    "A stricter image gate leaves more images unassessed: fewer wrong inputs (photos without a "
+    "dermatoscope, screenshots, documents, other medical images) get a "
     "result, and more real dermoscopic images are set aside (the rate shown). Only levels "
     "validated in the model card are offered."
 )

@@ -2,7 +2,8 @@
 
 ``ResultsTableModel`` shows ``ResultRow``s in the schema's table columns
 (``skindesk.core.result_schema``; ``Column.show`` gives the text, ``Qt.UserRole`` the raw value for
-sorting; a not-assessed row is tinted and its status says why); ``ResultsFilter`` keeps rows of
+sorting; a not-assessed row is tinted, its status says why and its top class, probability and
+flags are left blank: they mean nothing, and its result opens on a double-click); ``ResultsFilter`` keeps rows of
 one top class and/or one flag (not assessed among them); ``ResultsTable`` sizes the columns to
 their content (the file name, the status and the error within a share of the width, the file
 name elided in the middle; the alerts take the room left and are elided at the end; the full
@@ -44,6 +45,8 @@ FLAG_FILTERS: tuple[tuple[str, str], ...] = (
 _REVIEW_BACKGROUND = QColor(palette.ALERT_FILL)
 _ERROR_FOREGROUND = QColor(palette.WARNING_TEXT)
 _NOT_ASSESSED_BACKGROUND = QColor(palette.WARNING_FILL)
+# Left blank for a not-assessed image (the main window shows them behind "Show anyway").
+_NOT_ASSESSED_BLANK = frozenset({"top_class", "top_probability", "malignant", "uncertain"})
 
 
 class ResultsTableModel(QAbstractTableModel):
@@ -93,6 +96,10 @@ class ResultsTableModel(QAbstractTableModel):
         row = self.rows[index.row()]
         column = self.columns[index.column()]
         value = getattr(row, column.attribute)
+        hidden = column.attribute in _NOT_ASSESSED_BLANK and row.ok and not row.assessment.assessed
+        if hidden and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return "" if role == Qt.ItemDataRole.DisplayRole else (
+                f"{row.assessment.text}; double-click to open it")
         if role == Qt.ItemDataRole.DisplayRole:
             return column.show(value)
         if role == Qt.ItemDataRole.UserRole:
@@ -186,7 +193,7 @@ class ResultsTable(QTableView):
     """The batch table view (see the module docstring)."""
 
     FILE_SHARE = 0.3  # at most these shares of the width
-    STATUS_SHARE = 0.25
+    STATUS_SHARE = 0.2
     ERROR_SHARE = 0.12
 
     def __init__(self, parent: QWidget | None = None) -> None:

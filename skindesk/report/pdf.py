@@ -678,7 +678,7 @@ def _single_blocks(page: _Page, content: ReportContent) -> list[_Block]:
         blocks += _table_block(
             page, ["Flagged class", "Probability", "Threshold", "Target sens.",
                    "Validation sens./spec.", "Test sens./spec.", "Alert"],
-            rows, [34, 15, 15, 15, 28, 24, 15], fills, font_size=7.5)
+            rows, [33, 17, 14, 15, 28, 24, 14], fills, font_size=7.5)
         for block in blocks[-len(rows):-1]:
             block.keep_with_next = True  # a short table stays on one page
     heading = _text_block(page, "About this result", page.font(8.5, bold=True), space_after=0.8)

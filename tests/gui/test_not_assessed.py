@@ -138,6 +138,9 @@ def test_batch_window_filters_and_counts_not_assessed_and_follows_the_strictness
     index = batch.proxy.index(0, status)
     assert batch.proxy.data(index) == "not assessed: the image is too dark to assess"
     assert batch.model.headerData(status, Qt.Orientation.Horizontal) == "Status"
+    top = batch.proxy.index(0, batch.model.column_of("top_class"))
+    assert batch.proxy.data(top) == ""  # no diagnosis shown for it
+    assert batch.proxy.data(top, Qt.ItemDataRole.ToolTipRole).startswith("not assessed: the image")
     assert "not assessed 1" in batch.counts_label.text()
 
     main.apply_settings(None, "auto", "strict")  # the clinic's choice reaches the batch lanes

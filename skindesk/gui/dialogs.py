@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from skindesk import __version__ as skindesk_version
-from skindesk.core.assessment import gate_levels
+from skindesk.core.assessment import gate_levels, gate_score_text, quality_limit_lines
 from skindesk.core.card_text import card_sections, flatten
 from skindesk.core.class_rows import card_thresholds
 from skindesk.core.formatting import percent, percent_range
@@ -288,6 +288,7 @@ class AboutDialog(QDialog):
         parts.append(f"<p><b>Classes:</b></p><ul>{classes}</ul>")
         parts.append(f"<p><b>Malignancy alert operating point:</b> {esc(operating_point_label(card, sensitivity))}</p>")
         parts.append(operating_point_table(card, sensitivity))
+        parts.append(_gate_html(card, getattr(classifier, "gate_strictness", None)))
         training = card.raw.get("training_data") or {}
         if isinstance(training, dict) and training.get("description"):
             parts.append(f"<p><b>Training data:</b> {esc(str(training['description']))}</p>")
@@ -295,6 +296,27 @@ class AboutDialog(QDialog):
         if metrics:
             parts.append("<p><b>Metrics:</b></p>" + _table(flatten(metrics)))
         return "".join(parts)
+
+
+def _gate_html(card: ModelCard, strictness: str | None) -> str:
+    """When an image is 'not assessed': the gate, its levels (the one in use marked) and the
+    quality limits."""
+    esc = html.escape
+    if card.ood_threshold is None:
+        gate = "<p><b>Image gate:</b> none; this model cannot tell a dermoscopic image from " \
+               "anything else.</p>"
+    else:
+        gate = f"<p><b>Image gate</b> ({esc(gate_score_text(card))}):</p>"
+        levels = gate_levels(card)
+        if not levels:
+            gate += "<p>no validated strictness levels; the threshold is fixed.</p>"
+        in_use = strictness or next((lv.name for lv in levels if lv.default), None)
+        gate += "".join(f"<li>{'<b>in use:</b> ' if lv.name == in_use else ''}{esc(lv.label)}</li>"
+                        for lv in levels).join(("<ul>", "</ul>")) if levels else ""
+    limits = quality_limit_lines(card.quality_limits)
+    quality = ("<p><b>Quality checks</b> (not assessed when):</p>" + _table(limits)) if limits \
+        else "<p><b>Quality checks:</b> none in this model card.</p>"
+    return gate + quality
 
 
 def _file_digest(path: Any) -> str:

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from skindesk.core.wording import NOT_DERMOSCOPY
 from skindesk.gui.batch_view import BatchWindow
-from skindesk.gui.dialogs import SettingsDialog
+from skindesk.gui.dialogs import AboutDialog, SettingsDialog
 from skindesk.gui.settings import AppSettings
 
 MELANOMA_ALERT = [0.02, 0.02, 0.02, 0.6, 0.3, 0.01, 0.01, 0.01, 0.01]  # melanoma 60 %: alert
@@ -106,6 +106,9 @@ def test_settings_offers_the_cards_gate_levels_and_the_choice_is_applied_and_kep
     assert again.classifier.gate_strictness == "strict"
     reopened = SettingsDialog(again.classifier.card, None, "cpu", again, gate_strictness="strict")
     assert reopened.gate_strictness() == "strict"
+    about = AboutDialog(again.classifier, None, again).overview.toPlainText()
+    assert "in use: strict: flags 2.0 % of real dermoscopic images" in about
+    assert "too dark" in about and "mean brightness under 77 of 255" in about
 
 
 def test_settings_explains_a_model_without_levels(make_window, fixed_probabilities_model,

@@ -48,6 +48,9 @@ def score_text(result: StoredResult | None, focus: str = FOCUS_CLASS) -> str:
             f"{percent(result.probabilities.get(top))}")
     if result.alert_classes:
         text += " — ALERT: " + ", ".join(result.alert_classes)
+    status = str(result.flags.get("status") or "")
+    if status.startswith("not assessed"):
+        text += f" — {status.upper()}"
     return text
 
 

@@ -66,8 +66,9 @@ def stored_result(
 ) -> StoredResult:
     """The store's form of a classified ``ResultRow`` (ValueError for a row with an error).
 
-    ``quality`` holds any image-quality or gate flags the caller has, kept beside the model's
-    own uncertain / out-of-distribution flags.
+    The flags keep the model's uncertain / out-of-distribution verdicts, the quality gate's codes
+    and the row's status (``not assessed`` when the gate withheld the result); ``quality`` adds
+    any further measurements the caller has.
     """
     if not row.ok:
         raise ValueError(f"{row.file}: no result to store ({row.error})")
@@ -77,9 +78,11 @@ def stored_result(
         "out_of_distribution": document["out_of_distribution"],
         "ood_score": document["ood_score"],
         "review_advised": document["review_advised"],
+        "quality": list(document.get("quality") or []),  # the image-quality gate's codes
+        "status": document.get("status") or "",  # e.g. 'not assessed: too dark'
     }
     if quality:
-        flags["quality"] = dict(quality)
+        flags["quality_detail"] = dict(quality)
     return StoredResult(
         model_name=row.model,
         model_version=row.model_version,

@@ -80,11 +80,13 @@ def build_lesion_history(store: CaseStore, clinic_id: str, lesion: str | int,
                                    "—", "no result", "", "", False, visit.decision_text()))
             continue
         top = latest.top_class
+        status = str(latest.flags.get("status") or "")
         rows.append(HistoryRow(
             taken_on=visit.taken_on.isoformat(),
             thumbnail=thumbs.get(visit.image_sha256),
             melanoma=percent(latest.probabilities.get(FOCUS_CLASS)),
-            most_likely=f"{top} {percent(latest.probabilities.get(top))}",
+            most_likely=f"{top} {percent(latest.probabilities.get(top))}"
+            + (f" ({status})" if status.startswith("not assessed") else ""),
             alerts=", ".join(latest.alert_classes) or "none",
             model=model_label(latest),
             other_model=latest.model_key() != newest,

@@ -9,7 +9,7 @@ import pytest
 from skindesk.cases.attach import (Assignment, MappingError, attach_rows, read_mapping,
                                    result_from_prediction)
 from skindesk.core.classifier import Classifier
-from skindesk.core.results import ModelInfo, error_row, row_from_prediction
+from skindesk.core.results import ModelInfo, error_row, row_from_prediction, row_to_json
 
 
 @pytest.fixture
@@ -30,6 +30,9 @@ def test_a_prediction_keeps_its_model_identity_and_every_probability(classified)
     assert stored.probabilities == pytest.approx(prediction.as_dict())
     assert stored.alert_classes == tuple(a.class_name for a in prediction.alerts)
     assert stored.flags["uncertain"] == prediction.uncertain
+    row = row_from_prediction(str(paths[0]), prediction, ModelInfo.from_classifier(classifier))
+    assert stored.flags["status"] == row_to_json(row)["status"] != ""
+    assert stored.flags["quality"] == list(row.quality)
 
 
 def test_batch_rows_go_under_one_chosen_patient_and_lesion(store, classified) -> None:

@@ -58,6 +58,9 @@ def test_score_text_and_patient_heading(result) -> None:
         "melanoma 41 %, most likely melanoma 41 % — ALERT: melanoma")
     assert score_text(result(melanoma=0.1)) == "melanoma 10 %, most likely nevus 45 %"
     assert score_text(None) == "no result"
+    withheld = result(melanoma=0.1)
+    withheld.flags["status"] = "not assessed: too dark"
+    assert score_text(withheld).endswith("— NOT ASSESSED: TOO DARK")
     record = PatientRecord(uid="u", clinic_id="P-1", name="Ada", birth_year=1961, sex=None,
                            fitzpatrick=2, notes="")
     assert record.heading() == "P-1 — Ada, born 1961, Fitzpatrick 2"

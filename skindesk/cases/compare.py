@@ -88,6 +88,10 @@ def change_in_words(earlier: StoredResult, later: StoredResult,
     if earlier.top_class != later.top_class:
         parts.append(f"most likely now {later.top_class} (was {earlier.top_class})")
     sentence = "; ".join(parts) if parts else "no notable change"
+    for which, result in (("earlier", earlier), ("later", later)):
+        status = str(result.flags.get("status") or "")
+        if status.startswith("not assessed"):
+            sentence += f" — the {which} result was withheld ({status}): do not rely on it"
     if earlier.model_key() != later.model_key():
         sentence += (f" — results from different models ({model_label(earlier)} → "
                      f"{model_label(later)}): compare with care")

@@ -64,3 +64,10 @@ def test_score_text_and_patient_heading(result) -> None:
     record = PatientRecord(uid="u", clinic_id="P-1", name="Ada", birth_year=1961, sex=None,
                            fitzpatrick=2, notes="")
     assert record.heading() == "P-1 — Ada, born 1961, Fitzpatrick 2"
+
+
+def test_a_withheld_result_is_never_compared_silently(result) -> None:
+    later = result(melanoma=0.41)
+    later.flags["status"] = "not assessed: blurred"
+    words = change_in_words(result(melanoma=0.12), later)
+    assert words.endswith("the later result was withheld (not assessed: blurred): do not rely on it")

@@ -80,8 +80,8 @@ def exif_date(image: Image.Image) -> date | None:
 
 def make_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE) -> bytes:
     """A JPEG no larger than ``size`` pixels on its long side."""
-    small = image.copy()
-    small.thumbnail((size, size))
+    small = image.copy() if max(image.size) > size else image
+    small.thumbnail((size, size), reducing_gap=1.0)  # box-reduce first: fast, still smooth
     buffer = io.BytesIO()
     small.save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
@@ -91,8 +91,10 @@ def _incoming(path: Path, data: bytes, image: Image.Image) -> IncomingImage:
     with Image.open(io.BytesIO(data)) as raw:
         taken = exif_date(raw)
         kind = raw.format or "unknown"
-    return IncomingImage(path=path, data=data, sha256=sha256_of(data), width=image.width,
-                         height=image.height, format=kind, taken_on=taken,
+    width, height = image.size
+    image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), reducing_gap=1.0)  # ours: no copy needed
+    return IncomingImage(path=path, data=data, sha256=sha256_of(data), width=width,
+                         height=height, format=kind, taken_on=taken,
                          thumbnail=make_thumbnail(image))
 
 

@@ -74,7 +74,12 @@ def translate_errors(url: URL, doing: str = "") -> Iterator[None]:
         raise
     except (SQLAlchemyError, DBAPIError) as error:
         what = f" while {doing}" if doing else ""
-        raise CaseStoreError(f"case store {display_name(url)}{what}: {_problem(error)}") from error
+        problem = _problem(error)
+        if getattr(error, "connection_invalidated", False):
+            # The server went away (restart, network): the pool drops the dead connection and
+            # the next call connects afresh, so saying "try again" is the truth.
+            problem = f"lost its connection to the server ({problem}); nothing was saved — try again"
+        raise CaseStoreError(f"case store {display_name(url)}{what}: {problem}") from error
 
 
 def _sqlite_setup(engine: Engine, path: Path) -> None:
@@ -121,7 +126,9 @@ def make_engine(url: URL, *, create: bool = True) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
         _sqlite_setup(engine, path)
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    # No pool_pre_ping: it costs a round trip per call; a connection found dead is reported
+    # once ("try again", see translate_errors) and replaced.
+    return create_engine(url, connect_args={"connect_timeout": 10})
 
 
 def _alembic_config(connection: Connection):  # noqa: ANN202 - alembic type, imported lazily

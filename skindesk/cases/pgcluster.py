@@ -111,6 +111,15 @@ class PostgresCluster:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def restart(self) -> None:
+        """Restart the server (same data and options): open connections are cut."""
+        binaries = server_binaries()
+        assert self.root is not None and binaries is not None, "cluster not started"
+        result = self._run(str(binaries / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast",
+                           "-l", str(self.root / "server.log"), "-w", "restart")
+        if result.returncode != 0:
+            raise ClusterUnavailable(f"pg_ctl restart failed: {result.stderr.strip()}")
+
     def stop(self) -> None:
         if self.root is None:
             return

@@ -156,3 +156,16 @@ def test_a_missing_store_is_not_created_by_reading_commands(tmp_path: Path, caps
     path = tmp_path / "nothing-here.sqlite"
     err = _cli_error(capsys, "show", "P", "--database", str(path))
     assert "no such file" in err and not path.exists()
+
+
+def test_a_postgresql_restart_costs_one_call_at_most(pg_cluster, make_image) -> None:
+    store = CaseStore(pg_cluster.create_database("restart_test"))
+    store.add_image("P", make_image("1.png"), lesion="L")
+    pg_cluster.restart()
+    try:
+        store.add_image("P", make_image("2.png"), lesion="L")
+    except database_module.CaseStoreError as error:
+        assert "lost its connection to the server" in str(error) and "try again" in str(error)
+    store.add_image("P", make_image("3.png"), lesion="L")
+    assert len(store.patient("P").lesion("L").visits) in (2, 3)
+    store.close()

@@ -86,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
     """Write the report; 0 on success, 2 with one line on stderr otherwise."""
     from ..core.errors import SkinDeskError
 
+    from ..core.atomic import is_special_file
+
     output = Path(args.output)
-    if output.suffix.lower() != ".pdf":
+    if output.suffix.lower() != ".pdf" and not is_special_file(output):  # /dev/null, a FIFO
         return _fail(f"{output}: the output file name must end in .pdf")
     if output.exists() and not args.overwrite:
         return _fail(f"{output}: already exists; use --overwrite to replace it")

@@ -160,3 +160,11 @@ def test_batch_report_headless_subprocess(tmp_path: Path, pdf) -> None:  # noqa:
     assert done.returncode == 0, done.stderr
     text = pdf.text(out)
     assert text.index("a.jpg") < text.index("b.jpg")
+
+
+def test_a_report_into_a_device_keeps_the_device(alert_model, lesion_image, device_node) -> None:  # noqa: ANN001
+    import stat
+
+    assert _run([str(lesion_image), "--output", str(device_node), "--patient-id", "X",
+                 "--model", str(alert_model), "--overwrite"]) == 0
+    assert stat.S_ISCHR(device_node.stat().st_mode)

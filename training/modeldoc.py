@@ -91,7 +91,7 @@ def write_model_doc(run_dir: Path, out: Path, notes: str = "") -> Path:
               f"{card['calibration']['fitted_on']}; validation ECE "
               f"{card['calibration']['validation_ece_before']:.3f} → "
               f"{card['calibration']['validation_ece_after']:.3f}.",
-              f"- Out-of-distribution warning: {card['ood']['score']} ≥ {card['ood']['threshold']:.3f} "
+              f"- Image gate (at or above it an image is not assessed, no alert): {card['ood']['score']} ≥ {card['ood']['threshold']:.3f} "
               f"({card['ood']['chosen_on']}).",
               f"- Training time on this machine (2 CPU cores, shared): {_training_time(run_dir / 'train.log')}.",
               f"- Licence: {card['licence']}", ""]

@@ -111,8 +111,11 @@ class ReportDialog(QDialog):
         paper = self.settings.report_value("paper") or default_paper()
         self.paper.setCurrentIndex(1 if paper == "letter" else 0)
         self.include_heatmap = QCheckBox("Include the heat map")
-        self.include_heatmap.setChecked(heatmap is not None)
-        self.include_heatmap.setEnabled(heatmap is not None)
+        usable = heatmap is not None and prediction.assessed  # a not-assessed report has none
+        self.include_heatmap.setChecked(usable)
+        self.include_heatmap.setEnabled(usable)
+        if not prediction.assessed:
+            self.include_heatmap.setToolTip("This image was not assessed: its report has no heat map")
         self.file_edit = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self.browse)

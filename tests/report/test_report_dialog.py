@@ -110,3 +110,19 @@ def test_every_saved_report_offers_open_and_show_in_folder(qtbot, result, tmp_pa
     assert box.isVisible() and "P-9.pdf" in box.text() and str(tmp_path) in box.text()
     box.findChild(QPushButton, "openReport").click()
     assert opened == [str(out)]
+
+
+def test_a_not_assessed_image_offers_no_heat_map(qtbot, fixed_probabilities_model, lesion_image,  # noqa: ANN001
+                                                 pdf) -> None:
+    import numpy as np
+
+    gated = fixed_probabilities_model(pdf.probabilities(nevus=0.6, melanoma=0.23), name="gated.onnx",
+                                      out_of_distribution=True)
+    classifier = Classifier(gated, provider="cpu")
+    image = load_image(lesion_image)
+    prediction = classifier.predict_image(image, str(lesion_image))
+    assert not prediction.assessed
+    dialog = ReportDialog(prediction, image, np.zeros((4, 4, 3), np.uint8), classifier)
+    qtbot.addWidget(dialog)
+    assert not dialog.include_heatmap.isEnabled() and not dialog.include_heatmap.isChecked()
+    assert "not assessed" in dialog.include_heatmap.toolTip()

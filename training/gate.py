@@ -32,7 +32,7 @@ STRICTNESS = {"lenient": 0.002, "standard": 0.005, "strict": 0.02}
 class Gate:
     """The fitted gate, as plain arrays (exported as graph layers by ``gate_layers``)."""
 
-    whiten: np.ndarray  # (D, D): x @ whiten makes the shared covariance the identity
+    whiten: np.ndarray  # (D, K): x @ whiten whitens the shared covariance's top K directions
     class_means: np.ndarray  # (C, D) in the whitened space
     linear_w: np.ndarray  # (D,) on raw pooled features: the standardised learnt direction
     bias: float
@@ -63,8 +63,13 @@ class Gate:
 
 
 def fit_gate(in_features: np.ndarray, in_labels: np.ndarray, out_features: np.ndarray,
-             c: float = 0.05) -> Gate:
-    """Fit on pooled features of training dermoscopy (with class labels) and of negatives."""
+             c: float = 0.05, components: int = 256) -> Gate:
+    """Fit on pooled features of training dermoscopy (with class labels) and of negatives.
+
+    The Mahalanobis distance lives in the shared covariance's top ``components`` directions
+    (they carry nearly all its variance): a 1280x256 matrix in the model instead of 1280x1280
+    keeps the exported file within its size budget.
+    """
     from sklearn.covariance import LedoitWolf
     from sklearn.linear_model import LogisticRegression
 
@@ -72,8 +77,9 @@ def fit_gate(in_features: np.ndarray, in_labels: np.ndarray, out_features: np.nd
     classes = np.unique(in_labels)
     means = np.stack([in_features[in_labels == k].mean(0) for k in classes])
     centred = in_features - means[np.searchsorted(classes, in_labels)]
-    precision = np.linalg.inv(LedoitWolf().fit(centred).covariance_)
-    whiten = np.linalg.cholesky(precision)  # precision = L L^T → d = |(x - mu) L|^2
+    values, vectors = np.linalg.eigh(LedoitWolf().fit(centred).covariance_)
+    top = np.argsort(values)[::-1][:min(components, dims)]
+    whiten = vectors[:, top] / np.sqrt(values[top])  # d = |(x - mu) W|^2 in that subspace
     partial = Gate(whiten, means @ whiten, np.zeros(dims), 0.0, 1.0, 0.0, dims)
     distance = partial.distances(in_features)
     x = np.concatenate([in_features, out_features])
@@ -99,7 +105,8 @@ def gate_layers(keras: Any, pooled: Any, gate: Gate) -> Any:
     """The gate as Keras layers on ``pooled`` (N, D) → (N,) logit, for the exported graph."""
     from keras import ops
 
-    whiten = keras.layers.Dense(gate.dims, use_bias=False, name="gate_whiten", trainable=False)
+    whiten = keras.layers.Dense(gate.whiten.shape[1], use_bias=False, name="gate_whiten",
+                                trainable=False)
     t = whiten(pooled)
     whiten.set_weights([gate.whiten.astype(np.float32)])
     means = gate.class_means.astype(np.float32)

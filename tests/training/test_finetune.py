@@ -55,6 +55,7 @@ def test_killed_mid_epoch_resumes_exactly(tmp_path: Path, make_pool: Callable[..
             try:  # the run may replace the checkpoint while we read it: then read again
                 found = load_checkpoint(pointer.parent)
             except (OSError, ValueError):
+                time.sleep(0.05)
                 continue
             if found and found[0].epoch == 1 and 2 <= found[0].step:  # mid whole-network epoch
                 state = found[0]

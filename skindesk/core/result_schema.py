@@ -199,7 +199,8 @@ HEAD = (
            "Probability", lambda v: "" if v is None else percent(v),
            aliases=("probability", "top_prob", "confidence")),
     _bool_column("malignant", "Malignant", ("malignant_flag", "top_malignant", "is_malignant")),
-    _bool_column("review_advised", "Review advised", ("review",)),
+    # No table label: the Status column already says "review advised" (CSV and JSON keep it).
+    _bool_column("review_advised", None, ("review",)),
     Column("alerts", "alerts", lambda v: ALERT_SEPARATOR.join(a.text for a in v),
            parse_alerts, "Alerts", lambda v: ALERT_SEPARATOR.join(a.text for a in v),
            lambda v: [a.to_json() for a in v], ("alert",)),

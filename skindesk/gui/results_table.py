@@ -193,7 +193,7 @@ class ResultsTable(QTableView):
     """The batch table view (see the module docstring)."""
 
     FILE_SHARE = 0.3  # at most these shares of the width
-    STATUS_SHARE = 0.2
+    STATUS_SHARE = 0.16
     ERROR_SHARE = 0.12
 
     def __init__(self, parent: QWidget | None = None) -> None:

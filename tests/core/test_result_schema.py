@@ -62,8 +62,7 @@ def test_a_new_column_is_one_edit(sharpness_column, tmp_path) -> None:  # noqa: 
 def test_without_the_extension_the_column_is_absent() -> None:
     assert "sharpness" not in columns_for(CLASSES)
     assert [c.label for c in SCHEMA.table_columns()] == [
-        "File", "Top class", "Probability", "Malignant", "Review advised", "Alerts", "Uncertain",
-        "Status", "Error"]
+        "File", "Top class", "Probability", "Malignant", "Alerts", "Uncertain", "Status", "Error"]
 
 
 def test_alerts_read_in_words_also_from_older_files() -> None:

@@ -41,7 +41,8 @@ PRIVACY = (
     "SkinDesk runs entirely on this computer and sends nothing anywhere. It switches off "
     "onnxruntime's own telemetry before the runtime loads (ORT_DISABLE_TELEMETRY=1), so "
     "onnxruntime writes no device identifier (~/.cache/Microsoft/DeveloperTools) and queues "
-    "nothing for upload."
+    "nothing for upload. The one exception is one you choose: a case store on your practice's "
+    "own PostgreSQL server (Patients > Case store…) keeps patients' records there."
 )
 
 

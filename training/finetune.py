@@ -102,8 +102,9 @@ class FineTuneRun:
         self.nets = build_networks(self.config.arch, self.config.image_height,
                                    self.config.image_width, len(self.pool.class_names),
                                    self.config.dropout, self.config.weights, self.config.backend)
-        y = self.pool.labels("train")
-        self.weights = class_weights(y, len(self.pool.class_names), self.config.class_weight_power)
+        self.train_labels = self.pool.labels("train")  # once: batch() reads it every step
+        self.weights = class_weights(self.train_labels, len(self.pool.class_names),
+                                     self.config.class_weight_power)
         self.val_x = {view: self._tensors(self.pool.split["validation"], view) for view in EVAL_VIEWS}
         self.log(f"pool decoded and model built ({format_seconds(time.time() - t0)}); "
                  f"{self.steps_per_epoch} steps per epoch; classes {self.pool.class_names}")
@@ -139,7 +140,7 @@ class FineTuneRun:
     def batch(self, epoch: int, step: int, order: np.ndarray) -> tuple[np.ndarray, ...]:
         """The inputs, one-hot labels, weights and indices of (epoch, step): always the same."""
         records = self.pool.split["train"]
-        labels = self.pool.labels("train")
+        labels = self.train_labels
         picks = order[step * self.config.batch_size:(step + 1) * self.config.batch_size]
         x = np.empty((len(picks), self.spec.height, self.spec.width, 3), np.float32)
         for slot, index in enumerate(picks):

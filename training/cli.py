@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(subparsers)
     _add_seed(subparsers)
     for name in ("training.evaluate", "training.export", "training.quantize", "training.modeldoc",
-                 "training.gatecheck", "training.gate_onnx", "training.gatestudy"):
+                 "training.gatecheck", "training.gate_onnx", "training.gatestudy", "training.compare"):
         module = _optional(name)
         if module is not None and hasattr(module, "add_parser"):
             module.add_parser(subparsers)

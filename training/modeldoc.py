@@ -55,22 +55,26 @@ def _reproduce_command(run_dir: Path) -> list[str]:
     return command
 
 
-def _training_time(log: Path) -> str:
-    if not log.exists():
-        return "not recorded"
-    stamps = re.findall(r"^\[(\d\d):(\d\d):(\d\d)\]", log.read_text(encoding="utf-8"), re.M)
-    caching = re.findall(r"feature cache ready \(([\d:]+)\)", log.read_text(encoding="utf-8"))
-    epochs = re.findall(r"\((\d+) s/epoch", log.read_text(encoding="utf-8"))
+def _training_time(run_dir: Path, card: dict[str, Any]) -> str:
+    """Training wall time: the run's own clock (card) or, for older runs, the log."""
+    log = run_dir / "train.log"
+    text = log.read_text(encoding="utf-8") if log.exists() else ""
+    epochs = [int(s) for s in re.findall(r"(\d+) s/epoch", text)]
     parts = []
+    seconds = (card.get("training") or {}).get("training_seconds")
+    if seconds:
+        sittings = text.count("resumed at epoch") + 1
+        parts.append(f"{seconds / 3600:.1f} h of training in {sittings} sitting{'s' * (sittings > 1)} "
+                     "(resumed from checkpoints), not counting the finish step")
+    caching = re.findall(r"feature cache ready \(([\d:]+)\)", text)
     if caching:
         parts.append(f"feature cache {caching[0]} (min:s)")
     if epochs:
-        parts.append(f"{len(epochs)} fine-tuning epochs at {min(map(int, epochs))}–"
-                     f"{max(map(int, epochs))} s each")
+        parts.append(f"{len(epochs)} epochs at {min(epochs)}–{max(epochs)} s each")
     return "; ".join(parts) or "not recorded"
 
 
-def write_model_doc(run_dir: Path, out: Path, notes: str = "") -> Path:
+def write_model_doc(run_dir: Path, out: Path, notes: str = "", comparison: Path | None = None) -> Path:
     card = json.loads((run_dir / "model_card.json").read_text(encoding="utf-8"))
     figures = out.parent / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -93,7 +97,7 @@ def write_model_doc(run_dir: Path, out: Path, notes: str = "") -> Path:
               f"{card['calibration']['validation_ece_after']:.3f}.",
               f"- Image gate (at or above it an image is not assessed, no alert): {card['ood']['score']} ≥ {card['ood']['threshold']:.3f} "
               f"({card['ood']['chosen_on']}).",
-              f"- Training time on this machine (2 CPU cores, shared): {_training_time(run_dir / 'train.log')}.",
+              f"- Training time on this machine (2 CPU cores, shared): {_training_time(run_dir, card)}.",
               f"- Licence: {card['licence']}", ""]
     command = _reproduce_command(run_dir)
     lines += ["Reproduce (then copy `RUN/model.onnx` to `resources/models/skindesk.onnx`):", "",
@@ -118,6 +122,19 @@ def write_model_doc(run_dir: Path, out: Path, notes: str = "") -> Path:
                   "trained on one source and scored on the other): " + "; ".join(
                       f"{k} AUC {v['melanoma_vs_nevus_auc']:.3f}" for k, v in cross.items()
                       if isinstance(v, dict)) + ".", ""]
+    shortcut = metrics.get("shortcut")
+    if shortcut:
+        from .evaluate import _shortcut_lines
+
+        lines += ["### Source shortcut, invariance and skin tones (test split)", "",
+                  "```", *[line for line in _shortcut_lines(shortcut) if line][1:], "```", ""]
+    if comparison is not None:
+        from .compare import comparison_table
+
+        models = json.loads(comparison.read_text(encoding="utf-8"))
+        lines += ["## Beside the previous model", "",
+                  f"Both models scored through the app on the same images (`{comparison.name}`; "
+                  "how they were chosen is in the notes above):", "", *comparison_table(models), ""]
     for key in ("test", "test_rescaled_800x600"):
         folder = run_dir / f"eval_{key}"
         if not folder.exists():
@@ -167,12 +184,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="document to write (default: resources/models/README.md)")
     parser.add_argument("--notes", default=None,
                         help="a Markdown file of hand-written context to include (default: none)")
+    parser.add_argument("--comparison", type=Path, default=None,
+                        help="a 'skindesk-train compare --out' JSON: the models side by side (default: none)")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
-    path = write_model_doc(Path(args.run_dir), Path(args.out), notes)
+    path = write_model_doc(Path(args.run_dir), Path(args.out), notes, args.comparison)
     print(f"wrote {path}")
     return 0

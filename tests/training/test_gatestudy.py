@@ -57,10 +57,18 @@ def test_run_reads_the_cache_and_writes_every_row(tmp_path: Path, capsys: pytest
     cache = tmp_path / "features.npz"
     np.savez(cache, **_features(far_source_shift=3.0))
     out = tmp_path / "rows.json"
-    args = argparse.Namespace(cache=cache, components="all,4", c="0.05", out=out, model=None)
+    args = argparse.Namespace(cache=cache, components="all,4", c="0.05", directions="1", out=out, model=None)
     assert run(args) == 0
     printed = capsys.readouterr().out
     assert printed.count("\n") == 1 + 1 + 2 * 4  # level line, header, 2 settings x (all + 3 held out)
     import json
     rows = json.loads(out.read_text())
     assert {r["held_out"] for r in rows} == {"none", "a", "b", "c"}
+
+
+def test_two_directions_catch_negatives_of_both_kinds() -> None:
+    features = _features(far_source_shift=0.2)
+    two = score_settings(features, None, 0.05, None, directions=2)
+    assert two["directions"] == 2
+    assert two["clinical_test"] > 0.95 and two["generated_min"] > 0.95
+    assert two["false_flags_fitted_sources"] < 0.03

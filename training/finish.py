@@ -197,10 +197,10 @@ def build_gate(run: Any, featurize: Callable[[list], np.ndarray]) -> tuple[Gate,
     labels = np.concatenate([labels, labels[:2000]])
     in_features = featurize(images)
     clinical = _clinical_negatives(run)
-    negatives = list(clinical["train"])
-    negatives += [generate(kind, i, 1) for kind in GENERATED_KINDS for i in range(run.config.gate_negatives)]
-    out_features = featurize(negatives)
-    gate = fit_gate(in_features, labels, out_features)
+    generated = [generate(kind, i, 1) for kind in GENERATED_KINDS for i in range(run.config.gate_negatives)]
+    groups = [featurize(clinical["train"])] if clinical["train"] else []
+    groups.append(featurize(generated))  # one learnt direction per kind of negative
+    gate = fit_gate(in_features, labels, groups)
 
     val_views = _dermoscopy_views(run, pool.split["validation"])
     val_scores = {v: gate.score(featurize(ims)) for v, ims in val_views.items()}
@@ -231,15 +231,17 @@ def build_gate(run: Any, featurize: Callable[[list], np.ndarray]) -> tuple[Gate,
         "test_detection": test_detection,
         "levels_test_false_flags": {name: float((test_scores["original"] >= t).mean())
                                     for name, t in levels.items()},
-        "training_images": {"dermoscopy": len(in_features), "negatives": len(out_features),
+        "training_images": {"dermoscopy": len(in_features), "negatives": sum(len(g) for g in groups),
                             "clinical_close_ups": len(clinical["train"])},
     }
     run.log(f"image gate fitted ({format_seconds(time.time() - t0)}): test false flags "
             f"{figures['test_false_flags']}, test detection {test_detection}")
     section = {
-        "score": "image gate logit: Mahalanobis distance to the training classes + a linear "
-                 "direction learnt against clinical close-ups and generated non-dermoscopy "
-                 "(higher: less like a dermoscopic image of a skin lesion)",
+        "score": "image gate score: the larger of two standardised linear directions on the "
+                 "model's pooled features, one learnt against clinical close-ups and one against "
+                 "generated non-dermoscopy" + (", and the Mahalanobis distance to the training "
+                                               "classes" if gate.has_distance else "")
+                 + " (higher: less like a dermoscopic image of a skin lesion)",
         "threshold": default,
         "levels": levels,
         "level_false_flag_rates": {k: STRICTNESS[k] for k in levels},

@@ -58,36 +58,39 @@ def add_gate_nodes(proto: Any, feature_map: str, gate: Gate) -> None:
                                     [out], keepdims=0)
         return helper.make_node(op, [source], [out], axes=axes, keepdims=0)
 
-    means = gate.class_means.astype(np.float32)
     nodes = [
         reduce("ReduceMean", feature_map, "features", [1, 2]),
-        helper.make_node("MatMul", ["features", const("gate/whiten", gate.whiten.astype(np.float32))],
-                         ["gate/t"]),
-        helper.make_node("MatMul", ["gate/t", const("gate/cross", (-2.0 * means.T).astype(np.float32))],
-                         ["gate/ct0"]),
-        helper.make_node("Add", ["gate/ct0", const("gate/norms", (means**2).sum(1).astype(np.float32))],
-                         ["gate/ct"]),
-        reduce("ReduceMin", "gate/ct", "gate/ctmin", [1]),
-        helper.make_node("Mul", ["gate/t", "gate/t"], ["gate/tt0"]),
-        helper.make_node("ReduceSum", ["gate/tt0", const("gate/axis1", np.array([1], np.int64))],
-                         ["gate/tt"], keepdims=0),
-        helper.make_node("Add", ["gate/ctmin", "gate/tt"], ["gate/d0"]),
-        helper.make_node("Max", ["gate/d0", const("gate/zero", np.array(0.0, np.float32))], ["gate/d1"]),
-        helper.make_node("Div", ["gate/d1", const("gate/dims", np.array(gate.dims, np.float32))],
-                         ["gate/d2"]),
-        helper.make_node("Add", ["gate/d2", const("gate/one", np.array(1.0, np.float32))], ["gate/d3"]),
-        helper.make_node("Log", ["gate/d3"], ["gate/d4"]),
-        helper.make_node("Mul", ["gate/d4", const("gate/scale", np.array(gate.distance_scale, np.float32))],
-                         ["gate/d5"]),
-        helper.make_node("Add", ["gate/d5", const("gate/shift", np.array(gate.distance_shift, np.float32))],
-                         ["gate/distance"]),
-        helper.make_node("MatMul", ["features", const("gate/w", gate.linear_w.astype(np.float32)[:, None])],
+        helper.make_node("MatMul", ["features", const("gate/w", gate.linear_w.astype(np.float32))],
                          ["gate/l0"]),
-        helper.make_node("Reshape", ["gate/l0", const("gate/flat", np.array([-1], np.int64))], ["gate/l1"]),
-        helper.make_node("Add", ["gate/l1", const("gate/bias", np.array(gate.bias, np.float32))],
-                         ["gate/learnt"]),
-        helper.make_node("Max", ["gate/learnt", "gate/distance"], ["ood_score"]),
+        helper.make_node("Add", ["gate/l0", const("gate/bias", gate.bias.astype(np.float32))],
+                         ["gate/l1"]),
+        reduce("ReduceMax", "gate/l1", "gate/learnt" if gate.has_distance else "ood_score", [1]),
     ]
+    if gate.has_distance:
+        means = gate.class_means.astype(np.float32)
+        nodes += [
+            helper.make_node("MatMul", ["features", const("gate/whiten", gate.whiten.astype(np.float32))],
+                             ["gate/t"]),
+            helper.make_node("MatMul", ["gate/t", const("gate/cross", (-2.0 * means.T).astype(np.float32))],
+                             ["gate/ct0"]),
+            helper.make_node("Add", ["gate/ct0", const("gate/norms", (means**2).sum(1).astype(np.float32))],
+                             ["gate/ct"]),
+            reduce("ReduceMin", "gate/ct", "gate/ctmin", [1]),
+            helper.make_node("Mul", ["gate/t", "gate/t"], ["gate/tt0"]),
+            helper.make_node("ReduceSum", ["gate/tt0", const("gate/axis1", np.array([1], np.int64))],
+                             ["gate/tt"], keepdims=0),
+            helper.make_node("Add", ["gate/ctmin", "gate/tt"], ["gate/d0"]),
+            helper.make_node("Max", ["gate/d0", const("gate/zero", np.array(0.0, np.float32))], ["gate/d1"]),
+            helper.make_node("Div", ["gate/d1", const("gate/dims", np.array(gate.dims, np.float32))],
+                             ["gate/d2"]),
+            helper.make_node("Add", ["gate/d2", const("gate/one", np.array(1.0, np.float32))], ["gate/d3"]),
+            helper.make_node("Log", ["gate/d3"], ["gate/d4"]),
+            helper.make_node("Mul", ["gate/d4", const("gate/scale", np.array(gate.distance_scale, np.float32))],
+                             ["gate/d5"]),
+            helper.make_node("Add", ["gate/d5", const("gate/shift", np.array(gate.distance_shift, np.float32))],
+                             ["gate/distance"]),
+            helper.make_node("Max", ["gate/learnt", "gate/distance"], ["ood_score"]),
+        ]
     graph.node.extend(nodes)
     graph.output.append(helper.make_tensor_value_info("ood_score", TensorProto.FLOAT, [None]))
     graph.output.append(helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, gate.dims]))

@@ -2,7 +2,7 @@
 
 A gate fitted and thresholded on every source says little about a clinic's other dermatoscope
 (model 1.0's tighter gate flagged 20 % of an unseen source). Here each setting of ``fit_gate``
-(Mahalanobis directions kept, regularisation of the learnt direction) is fitted on all sources but
+(learnt directions, their regularisation, an optional Mahalanobis distance) is fitted on all sources but
 one and thresholded on those sources' validation views, then scored on the held-out source's test
 images (false flags) and on held-out negatives (detection): clinical close-ups of test lesions,
 generated kinds with an unseen seed, real photographs. Features come from the exported model
@@ -89,10 +89,11 @@ def _stack(features: dict[str, np.ndarray], prefix: str) -> np.ndarray:
     return np.concatenate(chosen) if chosen else np.zeros((0, 1))
 
 
-def score_settings(features: dict[str, np.ndarray], components: int | None, c: float,
-                   held_out: str | None, directions: int = 1) -> dict[str, Any]:
+def score_settings(features: dict[str, np.ndarray], distance: int | str | None, c: float,
+                   held_out: str | None, directions: int = 2) -> dict[str, Any]:
     """Fit on every source but ``held_out`` (None: all); figures at the standard level.
 
+    ``distance``: None (learnt directions only), "all" or a number of Mahalanobis directions.
     ``directions``: 1 learns one direction against all negatives; 2 learns one against the
     clinical close-ups and one against the generated images (the score is the largest).
     """
@@ -102,12 +103,9 @@ def score_settings(features: dict[str, np.ndarray], components: int | None, c: f
     y_in = np.concatenate([features[f"train_labels/{s}"] for s in fitted])
     clinical = features["clinical/train"].astype(np.float64)
     generated = _stack(features, "generated/train/").astype(np.float64)
-    if directions == 1:
-        gate = fit_gate(x_in, y_in, np.concatenate([clinical, generated]), c=c, components=components)
-    else:
-        gates = [fit_gate(x_in, y_in, negatives, c=c, components=components)
-                 for negatives in (clinical, generated)]
-        gate = SimpleNamespace(score=lambda x: np.maximum(gates[0].score(x), gates[1].score(x)))
+    negatives = [clinical, generated] if directions == 2 else np.concatenate([clinical, generated])
+    gate = fit_gate(x_in, y_in, negatives, c=c, distance=distance is not None,
+                    components=distance if isinstance(distance, int) else None)
     validation = np.concatenate([gate.score(features[f"validation/{s}/{v}"].astype(np.float64))
                                  for s in fitted for v in VIEWS])
     threshold = thresholds(validation)["standard"]
@@ -117,7 +115,7 @@ def score_settings(features: dict[str, np.ndarray], components: int | None, c: f
         return float((gate.score(x) >= threshold).mean()) if len(x) else float("nan")
 
     result: dict[str, Any] = {
-        "components": components or "all", "c": c, "directions": directions,
+        "distance": distance or "none", "c": c, "directions": directions,
         "held_out": held_out or "none",
         "false_flags_fitted_sources": float(np.mean([flagged(f"test/{s}/{v}") for s in fitted for v in VIEWS])),
         "clinical_test": flagged("clinical/test"),
@@ -148,9 +146,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--negatives", type=int, default=100, help="generated images per kind for fitting")
     parser.add_argument("--external", type=Path, action="append", default=[],
                         help="a folder of dermoscopy from elsewhere: its false flags are reported")
-    parser.add_argument("--components", default="all,512,256,128",
-                        help="Mahalanobis directions to try, comma-separated ('all' or a number)")
-    parser.add_argument("--c", default="0.05,0.5", help="regularisations of the learnt direction to try")
+    parser.add_argument("--distance", default="none,all",
+                        help="Mahalanobis distances to try: 'none', 'all' or a number of directions")
+    parser.add_argument("--c", default="1,3", help="regularisations of the learnt directions to try")
     parser.add_argument("--directions", default="1,2",
                         help="learnt directions to try: 1 (against all negatives) or 2 (clinical, generated)")
     parser.add_argument("--out", type=Path, default=None, help="write every figure to this JSON file")
@@ -170,18 +168,18 @@ def run(args: argparse.Namespace) -> int:
     sources = sorted(k.split("/", 1)[1] for k in features if k.startswith("train/"))
     rows = []
     print(f"standard level: {STRICTNESS['standard']:.1%} of the fitted sources' validation views flagged")
-    print(f"{'Mahalanobis':>11} {'C':>5} {'learnt':>6} {'held out':>10} {'fitted FF':>9} "
+    print(f"{'distance':>11} {'C':>5} {'learnt':>6} {'held out':>10} {'fitted FF':>9} "
           f"{'held-out FF (4 views)':>28} {'clinical':>8} {'gen min':>7} {'photos':>6}  external")
-    settings = [(k, float(c), int(d)) for k in args.components.split(",") for c in args.c.split(",")
+    settings = [(k, float(c), int(d)) for k in args.distance.split(",") for c in args.c.split(",")
                 for d in args.directions.split(",")]
-    for components, c, directions in settings:
+    for distance, c, directions in settings:
         for held_out in [None, *sources]:
-            r = score_settings(features, None if components == "all" else int(components), c,
-                               held_out, directions)
+            chosen = None if distance == "none" else distance if distance == "all" else int(distance)
+            r = score_settings(features, chosen, c, held_out, directions)
             rows.append(r)
             held = " ".join(f"{v:.1%}" for v in r.get("false_flags_held_out", {}).values())
             ext = " ".join(f"{k} {v:.1%}" for k, v in r["external"].items())
-            print(f"{components:>11} {c:>5} {directions:>6} {r['held_out']:>10} "
+            print(f"{distance:>11} {c:>5} {directions:>6} {r['held_out']:>10} "
                   f"{r['false_flags_fitted_sources']:>9.1%} {held:>28} {r['clinical_test']:>8.1%} "
                   f"{r['generated_min']:>7.1%} {r['photos']:>6.1%}  {ext}", flush=True)
     if args.out:

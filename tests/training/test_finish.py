@@ -78,15 +78,53 @@ def test_gate_separates_and_its_thresholds_hold_their_false_flag_rate() -> None:
     rng = np.random.default_rng(0)
     inside = np.concatenate([rng.normal(m, 1.0, (300, 16)) for m in (0.0, 2.0)])
     labels = np.repeat([0, 1], 300)
-    outside = rng.normal(6.0, 1.0, (200, 16))
-    gate = fit_gate(inside, labels, outside)
+    near = rng.normal(np.r_[np.full(8, 3.0), np.zeros(8)], 1.0, (200, 16))  # like clinical close-ups
+    junk = rng.normal(np.r_[np.zeros(8), np.full(8, -5.0)], 1.0, (200, 16))  # like generated images
+    gate = fit_gate(inside, labels, [near, junk])
+    assert gate.linear_w.shape == (16, 2) and not gate.has_distance
     held_in = np.concatenate([rng.normal(m, 1.0, (500, 16)) for m in (0.0, 2.0)])
     levels = thresholds(gate.score(held_in))
-    far = rng.normal(-8.0, 1.0, (100, 16))  # never seen: caught by the distance
-    assert (gate.score(outside) >= levels["standard"]).mean() > 0.95
-    assert (gate.score(far) >= levels["standard"]).mean() > 0.95
+    for negatives in (rng.normal(np.r_[np.full(8, 3.0), np.zeros(8)], 1.0, (100, 16)),
+                      rng.normal(np.r_[np.zeros(8), np.full(8, -5.0)], 1.0, (100, 16))):
+        assert (gate.score(negatives) >= levels["standard"]).mean() > 0.95
     for name, rate in STRICTNESS.items():
         assert (gate.score(held_in) >= levels[name]).mean() == pytest.approx(rate, abs=0.003)
+
+
+def test_one_direction_against_both_kinds_misses_what_two_catch() -> None:
+    """Why one direction per kind: the negatives lie on opposite sides of the dermoscopy."""
+    rng = np.random.default_rng(1)
+    inside = rng.normal(0.0, 1.0, (600, 16))
+    labels = np.zeros(600, int)
+    left, right = rng.normal(-4.0, 1.0, (200, 16)), rng.normal(4.0, 1.0, (200, 16))
+    one = fit_gate(inside, labels, np.concatenate([left, right]))
+    two = fit_gate(inside, labels, [left, right])
+    test_in = rng.normal(0.0, 1.0, (1000, 16))
+    test_out = np.concatenate([rng.normal(-4.0, 1.0, (100, 16)), rng.normal(4.0, 1.0, (100, 16))])
+    caught = {k: (g.score(test_out) >= thresholds(g.score(test_in))["standard"]).mean()
+              for k, g in (("one", one), ("two", two))}
+    assert caught["two"] > 0.95 and caught["one"] < 0.8, caught
+
+
+def test_the_optional_distance_catches_far_inputs_no_negative_resembles() -> None:
+    rng = np.random.default_rng(0)
+    inside = np.concatenate([rng.normal(m, 1.0, (300, 16)) for m in (0.0, 2.0)])
+    labels = np.repeat([0, 1], 300)
+    gate = fit_gate(inside, labels, rng.normal(6.0, 1.0, (200, 16)), distance=True)
+    held_in = np.concatenate([rng.normal(m, 1.0, (500, 16)) for m in (0.0, 2.0)])
+    far = rng.normal(-8.0, 1.0, (100, 16))
+    assert gate.has_distance
+    assert (gate.score(far) >= thresholds(gate.score(held_in))["standard"]).mean() > 0.95
+
+
+def test_a_gate_saved_with_one_direction_loads(tmp_path: Path) -> None:
+    np.savez(tmp_path / "old.npz", whiten=np.eye(3), class_means=np.zeros((2, 3)),
+             linear_w=np.array([1.0, 0.0, 0.0]), scalars=np.array([0.5, 2.0, -1.0, 3]))
+    gate = Gate.load(tmp_path / "old.npz")
+    x = np.array([[1.0, 0.0, 0.0]])
+    assert gate.score(x)[0] == pytest.approx(max(1.5, 2.0 * np.log1p(1.0 / 3) - 1.0))
+    gate.save(tmp_path / "new.npz")
+    np.testing.assert_allclose(Gate.load(tmp_path / "new.npz").score(x), gate.score(x))
 
 
 @pytest.mark.parametrize("kind", list(GENERATED_KINDS))

@@ -16,12 +16,14 @@ from training.gate import fit_gate
 from training.gate_onnx import _feature_map, add_gate_nodes
 
 
-def test_gate_nodes_match_the_fitted_gate_and_keep_the_rest(tmp_path: Path) -> None:
+@pytest.mark.parametrize("distance", [False, True])
+def test_gate_nodes_match_the_fitted_gate_and_keep_the_rest(tmp_path: Path, distance: bool) -> None:
     path = testmodels.build_test_model(tmp_path / "m.onnx")
     card, _, _ = read_model(path)
     rng = np.random.default_rng(0)
     inside = rng.normal(0, 0.3, (200, 3))
-    gate = fit_gate(inside, rng.integers(0, 3, 200), rng.normal(0.8, 0.2, (100, 3)))
+    gate = fit_gate(inside, rng.integers(0, 3, 200), [rng.normal(0.8, 0.2, (100, 3)),
+                                                      rng.normal(-0.8, 0.2, (100, 3))], distance=distance)
     proto = onnx.load(str(path))
     assert _feature_map(proto, card.cam_output) == "input"  # the tiny model's head reads pixels
     add_gate_nodes(proto, "input", gate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,9 @@ def _features(far_source_shift: float) -> dict[str, np.ndarray]:
     negative = np.r_[np.full(dims // 2, 6.0), np.full(dims - dims // 2, -6.0)]
     out["clinical/train"] = rng.normal(negative, 1.0, (200, dims))
     out["clinical/test"] = rng.normal(negative, 1.0, (100, dims))
-    out["generated/train/noise"] = rng.normal(0, 8.0, (100, dims))
-    out["generated/test/noise"] = rng.normal(0, 8.0, (50, dims))
+    junk = np.r_[np.full(dims // 2, -6.0), np.full(dims - dims // 2, 6.0)]
+    out["generated/train/noise"] = rng.normal(junk, 1.0, (100, dims))
+    out["generated/test/noise"] = rng.normal(junk, 1.0, (50, dims))
     out["photos"] = rng.normal(negative, 1.0, (20, dims))
     out["external/other clinic"] = rng.normal(0.1, 1.0, (100, dims))
     return out
@@ -34,41 +36,40 @@ def _features(far_source_shift: float) -> dict[str, np.ndarray]:
 
 def test_holding_out_a_far_source_reveals_its_false_flags() -> None:
     features = _features(far_source_shift=3.0)
-    fitted_on_all = score_settings(features, None, 0.05, None)
+    fitted_on_all = score_settings(features, "all", 1.0, None)
     assert fitted_on_all["false_flags_fitted_sources"] < 0.03
     assert fitted_on_all["clinical_test"] > 0.95 and fitted_on_all["generated_min"] > 0.95
     assert fitted_on_all["external"]["other clinic"] < 0.05
 
-    without_c = score_settings(features, None, 0.05, "c")
+    without_c = score_settings(features, "all", 1.0, "c")
     assert min(without_c["false_flags_held_out"].values()) > 0.5  # source c looks foreign
-    without_b = score_settings(features, None, 0.05, "b")
+    without_b = score_settings(features, "all", 1.0, "b")
     assert max(without_b["false_flags_held_out"].values()) < 0.05  # source b is like a
 
 
-def test_fewer_directions_is_a_different_gate() -> None:
+def test_settings_are_different_gates() -> None:
     features = _features(far_source_shift=0.3)
-    assert score_settings(features, 4, 0.05, None)["components"] == 4
-    a = score_settings(features, 4, 0.05, "a")["false_flags_held_out"]
-    b = score_settings(features, None, 0.05, "a")["false_flags_held_out"]
-    assert a != b
+    rows = [score_settings(features, distance, 1.0, "a", directions)
+            for distance, directions in ((None, 2), (4, 2), ("all", 2), (None, 1))]
+    assert [r["distance"] for r in rows] == ["none", 4, "all", "none"]
+    assert len({json.dumps(r["false_flags_held_out"]) for r in rows}) > 1
 
 
 def test_run_reads_the_cache_and_writes_every_row(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     cache = tmp_path / "features.npz"
     np.savez(cache, **_features(far_source_shift=3.0))
     out = tmp_path / "rows.json"
-    args = argparse.Namespace(cache=cache, components="all,4", c="0.05", directions="1", out=out, model=None)
+    args = argparse.Namespace(cache=cache, distance="none,4", c="1", directions="2", out=out, model=None)
     assert run(args) == 0
     printed = capsys.readouterr().out
     assert printed.count("\n") == 1 + 1 + 2 * 4  # level line, header, 2 settings x (all + 3 held out)
-    import json
     rows = json.loads(out.read_text())
     assert {r["held_out"] for r in rows} == {"none", "a", "b", "c"}
 
 
 def test_two_directions_catch_negatives_of_both_kinds() -> None:
     features = _features(far_source_shift=0.2)
-    two = score_settings(features, None, 0.05, None, directions=2)
+    two = score_settings(features, None, 1.0, None, directions=2)
     assert two["directions"] == 2
     assert two["clinical_test"] > 0.95 and two["generated_min"] > 0.95
     assert two["false_flags_fitted_sources"] < 0.03

@@ -63,7 +63,8 @@ def _training_time(run_dir: Path, card: dict[str, Any]) -> str:
     parts = []
     seconds = (card.get("training") or {}).get("training_seconds")
     if seconds:
-        sittings = text.count("resumed at epoch") + 1
+        trained = text.split("training done")[0]  # an export later resumes only to finish
+        sittings = trained.count("resumed at epoch") + 1
         parts.append(f"{seconds / 3600:.1f} h of training in {sittings} sitting{'s' * (sittings > 1)} "
                      "(resumed from checkpoints), not counting the finish step")
     caching = re.findall(r"feature cache ready \(([\d:]+)\)", text)

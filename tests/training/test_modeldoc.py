@@ -29,7 +29,9 @@ def _run_dir(tmp_path: Path) -> Path:
     (run / "train.log").write_text(
         "[2026-12-05 10:00:00] epoch 1/15 (full): ...; 780 s/epoch, ETA 3:00:00\n"
         "[2026-12-05 14:53:45] resumed at epoch 11, step 0\n"
-        "[2026-12-05 15:01:52] epoch 11/15 (full): ...; 536 s/epoch, ETA 35:43\n")
+        "[2026-12-05 15:01:52] epoch 11/15 (full): ...; 536 s/epoch, ETA 35:43\n"
+        "[2026-12-05 15:34:26] training done: best validation balanced accuracy 0.631\n"
+        "[2026-12-05 15:57:17] resumed at epoch 16, step 0\n")
     (run / "config.json").write_text(json.dumps({"data": "DATA", "out": "RUN"}))
     return run
 

@@ -119,7 +119,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Print a Markdown table comparing models evaluated on the same images.")
     parser.add_argument("models", nargs="+", metavar="NAME=EVAL_DIR",
                         help="a label and the folder 'skindesk-train evaluate --out' wrote")
-    parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON (default: none)")
     parser.set_defaults(func=run)
     return parser
 

@@ -142,16 +142,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="the model's split JSON (default: the one saved beside the model)")
     parser.add_argument("--cache", type=Path, required=True, help="features .npz (read if present) (required)")
     parser.add_argument("--per-source", type=int, default=1500,
-                        help="training images per source (a third as many validation, half as many test)")
-    parser.add_argument("--negatives", type=int, default=100, help="generated images per kind for fitting")
+                        help="training images per source (a third as many validation, half as many test; default: 1500)")
+    parser.add_argument("--negatives", type=int, default=100, help="generated images per kind for fitting (default: 100)")
     parser.add_argument("--external", type=Path, action="append", default=[],
-                        help="a folder of dermoscopy from elsewhere: its false flags are reported")
+                        help="a folder of dermoscopy from elsewhere: its false flags are reported (default: none)")
     parser.add_argument("--distance", default="none,all",
-                        help="Mahalanobis distances to try: 'none', 'all' or a number of directions")
-    parser.add_argument("--c", default="1,3", help="regularisations of the learnt directions to try")
+                        help="Mahalanobis distances to try: 'none', 'all' or a number of directions (default: none,all)")
+    parser.add_argument("--c", default="1,3", help="regularisations of the learnt directions to try (default: 1,3)")
     parser.add_argument("--directions", default="1,2",
-                        help="learnt directions to try: 1 (against all negatives) or 2 (clinical, generated)")
-    parser.add_argument("--out", type=Path, default=None, help="write every figure to this JSON file")
+                        help="learnt directions to try: 1 (against all negatives) or 2 (clinical, generated; default: 1,2)")
+    parser.add_argument("--out", type=Path, default=None, help="write every figure to this JSON file (default: none)")
     parser.set_defaults(func=run)
     return parser
 

@@ -9,7 +9,7 @@ from skindesk.core.modelcard import read_model
 from skindesk.paths import default_model_path
 from training.modeldoc import write_model_doc
 
-from test_compare import evaluated  # noqa: F401 - the fixture: a real evaluate folder
+from test_model_comparison import evaluated  # noqa: F401 - the fixture: a real evaluate folder
 from training import compare
 
 

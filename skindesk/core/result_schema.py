@@ -91,6 +91,7 @@ class ResultRow:
     ood_score: float | None = None
     quality: tuple[str, ...] = ()  # quality codes (``skindesk.core.quality.REASONS``)
     operating_point: str = ""
+    gate_level: str = ""  # the image gate's strictness level the row was judged at
     model: str = ""
     model_version: str = ""
     error: str = ""
@@ -217,6 +218,7 @@ HEAD = (
 )
 TAIL = (
     Column("operating_point", "operating_point"),
+    Column("gate_level", "gate_level", json=lambda v: v or None, aliases=("gate_strictness",)),
     Column("model", "model", aliases=("model_name",)),
     Column("model_version", "model_version", aliases=("version",)),
     Column("error", "error", label="Error", json=lambda v: v or None,

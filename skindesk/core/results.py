@@ -9,7 +9,8 @@ threshold, even under a benign top class), ``alerts`` (e.g. ``melanoma 24 % ≥ 
 verdict: not a dermoscopic image of a skin lesion), ``ood_score``, ``quality`` (the quality
 codes, e.g. ``too_dark``, joined by ``"; "``; empty when fine), ``status`` (``not assessed``,
 ``review advised`` or ``no alert``), one column per class with its probability (the class name
-is the header), ``operating_point``, ``model``, ``model_version``, ``error``. Booleans are
+is the header), ``operating_point``, ``gate_level`` (the image gate's strictness: ``lenient``,
+``standard`` or ``strict``), ``model``, ``model_version``, ``error``. Booleans are
 ``true``/``false``;
 empty cells mean "not applicable" (a file that could not be read). The CSV writer flushes every
 row and fsyncs periodically, so a kill at file N leaves N-1 complete rows; ``open_results_csv``
@@ -74,9 +75,11 @@ class ModelInfo:
     name: str
     version: str
     operating_point: str
+    gate_level: str = ""  # the image gate's strictness level ('' when the model has none)
 
     @classmethod
     def from_classifier(cls, classifier: Any) -> ModelInfo:
+        from .assessment import default_gate_level
         from .prediction import operating_point_label
 
         card = classifier.card
@@ -85,6 +88,7 @@ class ModelInfo:
             name=card.name,
             version=card.version,
             operating_point=operating_point_label(card, classifier.sensitivity),
+            gate_level=getattr(classifier, "gate_strictness", None) or default_gate_level(card) or "",
         )
 
 
@@ -110,6 +114,7 @@ def row_from_prediction(path: str, prediction: Prediction, model: ModelInfo) -> 
         ood_score=prediction.ood_score,
         quality=tuple(q.code for q in prediction.quality),
         operating_point=prediction.operating_point or model.operating_point,
+        gate_level=model.gate_level,
         model=model.name,
         model_version=model.version,
     )
@@ -120,6 +125,7 @@ def error_row(path: str, problem: str, model: ModelInfo) -> ResultRow:
     return ResultRow(
         file=path,
         operating_point=model.operating_point,
+        gate_level=model.gate_level,
         model=model.name,
         model_version=model.version,
         error=problem or "unknown error",
@@ -314,7 +320,7 @@ def open_results_csv(
 
     - a new (or empty) file: created with a header;
     - an existing file, ``resume``: its valid rows are returned, a damaged tail is cut off,
-      and new rows are appended (the model, version and operating point must match);
+      and new rows are appended (the model, version, operating point and gate level must match);
     - an existing file, ``overwrite``: replaced;
     - an existing file otherwise: ``ResultsFileError`` telling the user the choices.
     """
@@ -366,6 +372,12 @@ def _check_same_model(path: Path, rows: Sequence[ResultRow], model: ModelInfo) -
                 f"{path}: its rows came from model {row.model} {row.model_version}, not "
                 f"{model.name} {model.version}; continuing it would mix two models. Choose "
                 "another output file or --overwrite it"
+            )
+        if row.gate_level != model.gate_level:
+            raise ResultsFileError(
+                f"{path}: its rows used image-gate strictness '{row.gate_level}', not "
+                f"'{model.gate_level or 'none'}'; choose the same strictness (Settings, or "
+                "--gate-strictness) to continue it, or choose another output file"
             )
         if row.operating_point != model.operating_point:
             raise ResultsFileError(
@@ -438,6 +450,7 @@ def rows_to_json(
     document = {
         "model": {"name": model.name, "version": model.version},
         "operating_point": model.operating_point,
+        "gate_level": model.gate_level or None,
         "disclaimer": disclaimer,
         "results": [row_to_json(row, top_k) for row in rows],
     }

@@ -295,7 +295,8 @@ class BatchWindow(QWidget):
             return False
         previous = state.rows if state is not None else []
         self.folder, self.output_csv, self.model_info = folder, str(output), model
-        self.operating_point_label.setText(f"Alerts at the operating point: {model.operating_point}")
+        gate = f" · image gate: {model.gate_level}" if model.gate_level else ""
+        self.operating_point_label.setText(f"Alerts at the operating point: {model.operating_point}{gate}")
         recursive = self.recursive_box.isChecked()
         self.settings.set_last_batch_run(folder, str(output), recursive)
 

@@ -309,6 +309,7 @@ class BatchContent:
     class_counts: list[tuple[str, int]]
     model: str = ""
     operating_point: str = ""
+    gate_level: str = ""  # the image gate's strictness the rows were judged at
     clinic: str = ""
     created_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     disclaimer: str = DEFAULT_DISCLAIMER
@@ -411,7 +412,10 @@ def read_batch_csv(path: str | Path, *, clinic: str = "") -> BatchContent:
     rows = sorted((BatchRow.of(row) for row in results), key=lambda r: (r.priority, r.file.lower()))
     models: Counter[str] = Counter()
     points: Counter[str] = Counter()
+    gate_levels: Counter[str] = Counter()
     for row in results:
+        if row.gate_level:
+            gate_levels[row.gate_level] += 1
         model = " ".join(part for part in (row.model, row.model_version) if part)
         if model:
             models[model] += 1
@@ -427,5 +431,6 @@ def read_batch_csv(path: str | Path, *, clinic: str = "") -> BatchContent:
         class_counts=class_counts,
         model=", ".join(m for m, _ in models.most_common()),
         operating_point="; ".join(p for p, _ in points.most_common()),
+        gate_level="; ".join(level for level, _ in gate_levels.most_common()),
         clinic=clinic.strip(),
     )

@@ -736,6 +736,7 @@ def _batch_blocks(page: _Page, content: BatchContent) -> list[_Block]:
                    f"{content.count('not_assessed')} not assessed, {failed} not analysed)"),
          ("Review advised", str(content.count("review_advised"))),
          ("Operating point", content.operating_point)],
+        *([[("Image gate strictness", content.gate_level)]] if content.gate_level else []),
     ]))
     summary = (
         f"{content.count('review_advised')} review advised · {content.count('malignant')} with a "

@@ -154,7 +154,30 @@ def test_resume_refuses_other_files_models_and_operating_points(tmp_path):
     fewer = ModelInfo(CLASSES[:3], "Test model", "1.0", MODEL.operating_point)
     with pytest.raises(ResultsFileError, match="other classes"):
         open_results_csv(path, fewer, resume=True)
+    gated = ModelInfo(CLASSES, "Test model", "1.0", MODEL.operating_point, gate_level="strict")
+    with pytest.raises(ResultsFileError, match="image-gate strictness '', not 'strict'"):
+        open_results_csv(path, gated, resume=True)
     assert path.read_bytes() == before
+
+
+def test_rows_record_the_gate_level_they_were_judged_at(make_test_model, gate_card, tmp_path):
+    classifier = Classifier(make_test_model(card=gate_card()), provider="cpu", threads=1)
+    levels = classifier.card.ood_levels
+    default = ModelInfo.from_classifier(classifier)
+    chosen = next(name for name in levels if name != default.gate_level)
+    classifier.set_gate_strictness(chosen)
+    model = ModelInfo.from_classifier(classifier)
+    assert default.gate_level and model.gate_level == chosen
+    row = row_from_prediction("x.jpg", classifier.predict_arrays(np.zeros((1, *classifier.input_shape)))[0], model)
+    path = tmp_path / "results.csv"
+    writer, _ = open_results_csv(path, model)
+    writer.write(row)
+    writer.write(error_row("y.jpg", "empty file (0 bytes)", model))
+    writer.close()
+    assert [r.gate_level for r in read_results_csv(path, model.class_names).rows] == [chosen, chosen]
+    assert json.loads(rows_to_json([row], model))["gate_level"] == chosen
+    with pytest.raises(ResultsFileError, match=f"strictness '{chosen}', not '{default.gate_level}'"):
+        open_results_csv(path, default, resume=True)
 
 
 def test_benign_top_class_with_melanoma_above_threshold_is_review_advised(

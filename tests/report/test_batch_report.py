@@ -24,6 +24,7 @@ def _row(file: str, top: str, p: float, **flags) -> ResultRow:  # noqa: ANN003
         alerts=parse_alerts("; ".join(flags.get("alerts", ()))),  # also older files' form
         uncertain=flags.get("uncertain", False),
         out_of_distribution=flags.get("ood", False), operating_point="melanoma 90 %",
+        gate_level=flags.get("gate_level", "standard"),
         model="SkinDesk test model", model_version="0.0-test",
     )
 
@@ -85,6 +86,13 @@ def test_batch_pdf_lists_every_file_in_review_order(results_csv: Path, tmp_path:
     assert "truncated or corrupt image data" in text
     assert "2 review advised" in text
     assert "Decision support, not a diagnosis." in text
+    assert "Image gate strictness" in text and "standard" in text
+
+
+def test_the_report_names_every_gate_level_its_rows_were_judged_at(tmp_path: Path) -> None:
+    rows = [_row("a.jpg", "nevus", 0.9), _row("b.jpg", "nevus", 0.9, gate_level="strict"),
+            _row("c.jpg", "nevus", 0.9, gate_level="strict")]
+    assert read_batch_csv(_write(tmp_path / "r.csv", rows)).gate_level == "strict; standard"
 
 
 def test_a_long_batch_runs_over_several_numbered_pages(tmp_path: Path, pdf) -> None:  # noqa: ANN001

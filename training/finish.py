@@ -405,6 +405,8 @@ def finish(run: FineTuneRun) -> Path:
     for label, rescale in (("test", None), ("test_rescaled_800x600", (800, 600))):
         result = evaluate_model(Classifier(path, provider="cpu"), run.pool.split["test"],
                                 rescale=rescale, data_key="test")
+        result.report["split"] = "test"
+        result.report["split_source"] = f"the run's own split ({run.out / 'split.json'})"
         write_outputs(result, run.out / f"eval_{label}", history=run.out / "history.json")
         evaluations[label] = result.report
         overall = result.report["overall"]

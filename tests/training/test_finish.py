@@ -53,6 +53,8 @@ def test_the_app_trusts_the_exported_model(finished: tuple[FineTuneRun, Path]) -
     assert raw["training"]["epochs"] == 1 and raw["training"]["best_epoch"] >= 1
     correction = raw["calibration"]["prior_correction"]
     assert correction["tau"] in [row["tau"] for row in correction["candidates"]]
+    summary = (path.parent / "eval_test" / "summary.txt").read_text(encoding="utf-8")
+    assert "Data: test split" in summary and "split.json" in summary
 
 
 def test_training_and_app_see_identical_tensors(finished: tuple[FineTuneRun, Path]) -> None:

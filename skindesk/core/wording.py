@@ -18,11 +18,10 @@ __all__ = ["ALERT_SEPARATOR", "LIMITATION", "PRIVACY", "NOT_ASSESSED", "NOT_DERM
            "withheld_phrase"]
 
 ALERT_SEPARATOR = "; "
-LIMITATION = (
-    "Limitation: the model learned from public archives (HAM10000, ISIC 2017) that "
-    "under-represent darker skin types, some body sites and some lesion types, and images from "
-    "other dermatoscopes; accuracy on other populations and devices can be lower than the "
-    "figures in the model card."
+LIMITATION = (  # true of any model SkinDesk ships; its card names the archives it learned from
+    "Limitation: the model learned from public dermoscopy archives that under-represent darker "
+    "skin types, some body sites and some lesion types, and images from other dermatoscopes; "
+    "accuracy on other populations and devices can be lower than the figures in the model card."
 )
 
 NOT_ASSESSED = "not assessed"

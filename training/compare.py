@@ -5,7 +5,8 @@ the same images (``metrics.json`` and ``predictions.csv``). The rows are the iss
 balanced accuracy overall and per source, melanoma AUC, ECE, the default melanoma alert
 (sensitivity, share of nevi spared), source probe and leakage, leave-one-source-out AUC, the worst
 re-encoding/rescaling/illuminant change and balanced accuracy per skin tone. ``--out`` keeps the
-table as JSON for ``model-doc --comparison``.
+table as JSON for ``model-doc --comparison``; ``--card MODEL`` also records it in that model's card
+(``metrics.comparison``), weights untouched.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["model_figures", "comparison_table", "add_parser", "run"]
+__all__ = ["model_figures", "comparison_table", "record_in_card", "add_parser", "run"]
 
 
 def _alert(folder: Path, metrics: dict[str, Any]) -> dict[str, float]:
@@ -120,6 +121,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("models", nargs="+", metavar="NAME=EVAL_DIR",
                         help="a label and the folder 'skindesk-train evaluate --out' wrote")
     parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON (default: none)")
+    parser.add_argument("--card", type=Path, default=None,
+                        help="an .onnx model whose card should record the comparison (default: none)")
+    parser.add_argument("--images", default="",
+                        help="how the compared images were chosen, for the card (default: empty)")
     parser.set_defaults(func=run)
     return parser
 
@@ -138,4 +143,27 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(models, indent=1), encoding="utf-8")
+    if getattr(args, "card", None):
+        record_in_card(args.card, models, getattr(args, "images", ""))
     return 0
+
+
+def record_in_card(model_path: Path, models: dict[str, dict[str, Any]], images: str) -> None:
+    """Write the comparison into ``model_path``'s card (``metrics.comparison``), atomically."""
+    import os
+    import tempfile
+
+    import onnx
+
+    from skindesk.core.modelcard import embed_card, read_model
+
+    card, _, _ = read_model(model_path)
+    raw = json.loads(json.dumps(card.raw))
+    raw.setdefault("metrics", {})["comparison"] = {  # a list: the card's JSON sorts keys
+        "images": images, "models": [{"name": name, **figures} for name, figures in models.items()]}
+    proto = onnx.load(str(model_path))
+    embed_card(proto, raw)
+    handle, tmp = tempfile.mkstemp(suffix=".onnx", dir=model_path.parent)
+    os.close(handle)
+    onnx.save_model(proto, tmp)
+    os.replace(tmp, model_path)

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from training import compare
@@ -63,3 +64,20 @@ def test_a_folder_without_metrics_is_a_clear_error(tmp_path: Path) -> None:
         compare.run(args)
     with pytest.raises(ValueError, match="NAME=EVAL_DIR"):
         compare.run(argparse.Namespace(models=[str(tmp_path)], out=None))
+
+
+def test_the_comparison_can_be_recorded_in_a_models_card(evaluated: Path, tmp_path: Path) -> None:
+    from skindesk.core.classifier import Classifier
+    from skindesk.core.testmodels import build_test_model
+
+    model = build_test_model(tmp_path / "m.onnx")
+    before = Classifier(model, provider="cpu").predict_arrays(np.zeros((1, 32, 32, 3)))[0].as_dict()
+    args = argparse.Namespace(models=[f"old={evaluated}", f"new={evaluated}"], out=None, card=model,
+                              images="the same 24 images")
+    assert compare.run(args) == 0
+    classifier = Classifier(model, provider="cpu")  # the digest still verifies
+    recorded = classifier.card.raw["metrics"]["comparison"]
+    assert recorded["images"] == "the same 24 images"
+    assert [m["name"] for m in recorded["models"]] == ["old", "new"]
+    assert recorded["models"][1]["alert"]["nevi_spared"] == pytest.approx(8 / 9)
+    assert classifier.predict_arrays(np.zeros((1, 32, 32, 3)))[0].as_dict() == before

@@ -293,3 +293,14 @@ def test_export_pdf_writes_the_batch_report_and_offers_to_open_it(qtbot, tmp_pat
     box = report_dialog.show_saved(window, out, "Report saved")
     box.findChild(type(window.export_button), "openReport").click()
     assert opened[-1] == str(out)
+
+
+def test_the_run_names_the_image_gate_strictness_it_judges_at(qtbot, tmp_path, make_test_model, gate_card):
+    folder = tmp_path / "images"
+    _fill(folder, 2)
+    classifier = Classifier(make_test_model(card=gate_card()), provider="cpu", threads=1)
+    classifier.set_gate_strictness("strict")
+    window = _window(qtbot, classifier)
+    _run(qtbot, window, str(folder), str(tmp_path / "r.csv"))
+    assert window.operating_point_label.text().endswith("· image gate: strict")
+    assert {r.gate_level for r in read_results_csv(tmp_path / "r.csv").rows} == {"strict"}

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from training import metrics as M  # noqa: E402
 from training.data import load_dataset  # noqa: E402
 from training.pool import decode_all  # noqa: E402
-from training.shortcut import OnnxFeatures  # noqa: E402
+from training.shortcut import OnnxFeatures, melanoma_probe  # noqa: E402
 from training.splits import load_split  # noqa: E402
 
 
@@ -38,8 +38,6 @@ def main() -> int:
     parser.add_argument("--boot", type=int, default=2000)
     args = parser.parse_args()
     from PIL import Image
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
     records = load_dataset(args.data)
     parts = load_split(records, args.split_file)
@@ -64,10 +62,7 @@ def main() -> int:
             y_fit = np.array([r.label == "melanoma" for r in train])[fit]
             mask = np.array([r.source == source for r in test])
             truth = np.array([r.label == "melanoma" for r in test])[mask]
-            scaler = StandardScaler().fit(feats["train"][fit])
-            probe = LogisticRegression(C=0.01, max_iter=3000, class_weight="balanced")
-            probe.fit(scaler.transform(feats["train"][fit]), y_fit)
-            score = probe.predict_proba(scaler.transform(feats["test"][mask]))[:, 1]
+            score = melanoma_probe(feats["train"][fit], y_fit, feats["test"][mask])
             results[str(model_path)][source] = (M.binary_auc(score, truth), score, truth)
     first = str(args.models[0])
     for source in sources:

@@ -32,7 +32,7 @@ from skindesk.core.preprocess import preprocess
 from . import metrics as M
 from .augment import jpeg
 
-__all__ = ["shortcut_report", "OnnxFeatures", "VIEWS"]
+__all__ = ["shortcut_report", "melanoma_probe", "OnnxFeatures", "VIEWS"]
 
 
 def _illuminant(image: Image.Image, gains: tuple[float, float, float]) -> Image.Image:
@@ -116,6 +116,18 @@ def _bma_auc(labels: np.ndarray, probs: np.ndarray, names: list[str]) -> tuple[f
     return bma, auc
 
 
+def melanoma_probe(train_x: np.ndarray, train_melanoma: np.ndarray, test_x: np.ndarray) -> np.ndarray:
+    """The leave-one-source-out probe: melanoma scores for ``test_x`` from a logistic regression
+    (standardised features, C=0.01, balanced) fitted on ``train_x``."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(train_x)
+    probe = LogisticRegression(C=0.01, max_iter=3000, class_weight="balanced")
+    probe.fit(scaler.transform(train_x), train_melanoma)
+    return probe.predict_proba(scaler.transform(test_x))[:, 1]
+
+
 def shortcut_report(model_path: str | Path, pool: Any, log: Callable[[str], None] = print,
                     views: tuple[str, ...] = tuple(VIEWS)) -> dict[str, Any]:
     """All the checks above, for the run's ``pool`` (records, split, class names)."""
@@ -191,10 +203,7 @@ def shortcut_report(model_path: str | Path, pool: Any, log: Callable[[str], None
             score = mn_test & (sources == kind)
             if len(set(train_mel[fit])) < 2 or len(set(labels[score])) < 2:
                 continue
-            scaler = StandardScaler().fit(train_feats[fit])
-            probe = LogisticRegression(C=0.01, max_iter=3000, class_weight="balanced")
-            probe.fit(scaler.transform(train_feats[fit]), train_mel[fit])
-            s = probe.predict_proba(scaler.transform(test_feats[score]))[:, 1]
+            s = melanoma_probe(train_feats[fit], train_mel[fit], test_feats[score])
             loso[kind] = {"melanoma_vs_nevus_auc": M.binary_auc(s, labels[score] == "melanoma"),
                           "test_images": int(score.sum())}
         report["leave_one_source_out"] = loso

@@ -860,16 +860,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _shortcut(args: argparse.Namespace, records: list[Record], classifier: Any) -> dict[str, Any]:
     """``shortcut.shortcut_report`` on the model's own train and test splits of ``args.data``."""
-    from .pool import Pool, decode_all
+    from .pool import Pool
     from .shortcut import shortcut_report
 
     parts = {name: select_split(records, name, split_file=args.split_file,
                                 card_raw=classifier.card.raw, model_path=args.model)[0]
              for name in ("train", "test")}
-    used = parts["train"] + parts["test"]
-    pool = Pool(used, parts, list(classifier.card.class_names), [],
-                decode_all(used, classifier.card.preprocessing))
-    pool.split = {k: [r for r in v if r.name in pool.images] for k, v in parts.items()}
+    pool = Pool.decoded(parts, classifier.card.class_names, classifier.card.preprocessing)
     return shortcut_report(args.model, pool, log=lambda line: print(line, file=sys.stderr))
 
 

@@ -106,7 +106,7 @@ def add_gate(model_path: Path, out_path: Path, data: str, split_file: Path | Non
     from .data import load_dataset
     from .evaluate import select_split
     from .finish import build_gate
-    from .pool import Pool, decode_all
+    from .pool import Pool
     from .shortcut import OnnxFeatures
 
     features = OnnxFeatures(model_path)
@@ -114,9 +114,7 @@ def add_gate(model_path: Path, out_path: Path, data: str, split_file: Path | Non
     records = load_dataset(data)
     parts = {name: select_split(records, name, split_file=split_file, card_raw=card.raw,
                                 model_path=model_path)[0] for name in ("train", "validation", "test")}
-    used = [r for part in parts.values() for r in part]
-    pool = Pool(used, parts, list(card.class_names), [], decode_all(used, card.preprocessing))
-    pool.split = {k: [r for r in v if r.name in pool.images] for k, v in parts.items()}
+    pool = Pool.decoded(parts, card.class_names, card.preprocessing)
     job = SimpleNamespace(pool=pool, log=print,
                           config=SimpleNamespace(seed=seed, gate_negatives=negatives, data=data))
     gate, section = build_gate(job, lambda images: features.run(images)[1].astype(np.float64))

@@ -36,7 +36,7 @@ def collect_features(model_path: Path, data: str, split_file: Path | None, per_s
     from .finish import _clinical_negatives, _dermoscopy_views, _real_photos
     from .gatecheck import _kinds
     from .negatives import GENERATED_KINDS, generate
-    from .pool import Pool, decode_all
+    from .pool import Pool
     from .shortcut import OnnxFeatures
 
     model = OnnxFeatures(model_path)
@@ -51,9 +51,7 @@ def collect_features(model_path: Path, data: str, split_file: Path | None, per_s
         for record in chosen:
             by_source.setdefault(record.source or "unknown", []).append(record)
         parts[name] = [r for group in by_source.values() for r in rng.sample(group, min(cap, len(group)))]
-    used = [r for part in parts.values() for r in part]
-    pool = Pool(used, parts, list(model.card.class_names), [], decode_all(used, model.card.preprocessing))
-    pool.split = {k: [r for r in v if r.name in pool.images] for k, v in parts.items()}
+    pool = Pool.decoded(parts, model.card.class_names, model.card.preprocessing)
 
     def features(images: list) -> np.ndarray:
         return model.run(images)[1].astype(np.float32) if images else np.zeros((0, 1), np.float32)
@@ -106,8 +104,12 @@ def score_settings(features: dict[str, np.ndarray], distance: int | str | None, 
     negatives = [clinical, generated] if directions == 2 else np.concatenate([clinical, generated])
     gate = fit_gate(x_in, y_in, negatives, c=c, distance=distance is not None,
                     components=distance if isinstance(distance, int) else None)
-    validation = np.concatenate([gate.score(features[f"validation/{s}/{v}"].astype(np.float64))
-                                 for s in fitted for v in VIEWS])
+    scored = [gate.score(features[f"validation/{s}/{v}"].astype(np.float64))
+              for s in fitted for v in VIEWS if len(features[f"validation/{s}/{v}"])]
+    if not scored:
+        raise ValueError("no validation images to choose the threshold on: the split's "
+                         "validation part is empty")
+    validation = np.concatenate(scored)
     threshold = thresholds(validation)["standard"]
 
     def flagged(key: str) -> float:
@@ -117,7 +119,7 @@ def score_settings(features: dict[str, np.ndarray], distance: int | str | None, 
     result: dict[str, Any] = {
         "distance": distance or "none", "c": c, "directions": directions,
         "held_out": held_out or "none",
-        "false_flags_fitted_sources": float(np.mean([flagged(f"test/{s}/{v}") for s in fitted for v in VIEWS])),
+        "false_flags_fitted_sources": float(np.nanmean([flagged(f"test/{s}/{v}") for s in fitted for v in VIEWS])),
         "clinical_test": flagged("clinical/test"),
         "photos": flagged("photos"),
     }

@@ -52,6 +52,15 @@ class Pool:
     def image(self, record: Record) -> Image.Image:
         return Image.fromarray(self.images[record.name])
 
+    @classmethod
+    def decoded(cls, parts: dict[str, list[Record]], class_names: list[str], spec: Preprocessing) -> Pool:
+        """A pool of ``parts`` (e.g. an exported model's split), decoded at the canonical scale;
+        unreadable images are left out of the split."""
+        used = [r for part in parts.values() for r in part]
+        images = decode_all(used, spec)
+        split = {name: [r for r in part if r.name in images] for name, part in parts.items()}
+        return cls(used, split, list(class_names), [], images)
+
 
 def prepare_pool(data: str, out: Path, seed: int, limit: int | None, exclude_flagged: bool,
                  spec: Preprocessing, log: Callable[[str], None]) -> Pool:

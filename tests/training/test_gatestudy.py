@@ -73,3 +73,11 @@ def test_two_directions_catch_negatives_of_both_kinds() -> None:
     assert two["directions"] == 2
     assert two["clinical_test"] > 0.95 and two["generated_min"] > 0.95
     assert two["false_flags_fitted_sources"] < 0.03
+
+
+def test_an_empty_validation_part_is_a_clear_error() -> None:
+    features = _features(far_source_shift=0.2)
+    for key in [k for k in features if k.startswith("validation/")]:
+        features[key] = np.zeros((0, 1))
+    with pytest.raises(ValueError, match="validation part is empty"):
+        score_settings(features, None, 1.0, None)
